@@ -1,0 +1,6 @@
+"""`python -m handoff_brief` runs the command line."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main(prog_name="handoff-brief")

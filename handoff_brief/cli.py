@@ -1,0 +1,101 @@
+"""The `handoff-brief` command: Click wiring only; the work is in `commands`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from . import __version__, commands
+from .errors import HandoffBriefError
+from .render import FORMATS, PAPERS
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Input and environment errors print as `Error: ...` (exit 1); usage ones exit 2."""
+    try:
+        yield
+    except commands.UsageProblem as error:
+        raise click.UsageError(error.message) from None
+    except HandoffBriefError as error:
+        exception = click.ClickException(error.message)
+        exception.exit_code = error.exit_code
+        raise exception from None
+
+
+def _finish(outcome: commands.Outcome) -> None:
+    for line in outcome.out:
+        click.echo(line)
+    for line in outcome.err:
+        click.echo(line, err=True)
+    if outcome.exit_code:
+        raise SystemExit(outcome.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="handoff-brief")
+def main() -> None:
+    """Turn a qualified opportunity handoff into a seller-ready brief.
+
+    A brief answers four questions at a glance: why did this pass, what was checked,
+    what do we know versus infer, and what should the seller do next. Handoffs that
+    cannot answer them are refused, with findings that say how to fix them.
+    """
+
+
+@main.command()
+@click.argument("input_", metavar="INPUT")
+@click.option("-o", "--output", metavar="PATH|-",
+              help="Where to write; '-' is stdout. Default: <id>.<format> here.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="Output format. Default: from the -o extension, else pdf.")
+@click.option("--paper", type=click.Choice(PAPERS), default="a4", show_default=True,
+              help="Page size of the PDF.")
+@click.option("--draft", is_flag=True,
+              help="Render even if not handoff-ready; the brief is marked DRAFT.")
+def render(input_: str, output: str | None, fmt: str | None, paper: str, draft: bool) -> None:
+    """Render one handoff (YAML or JSON; '-' reads stdin) as a brief.
+
+    Refuses a handoff with error-level findings (exit 1) unless --draft is given.
+
+    \b
+    Example:
+        handoff-brief render samples/call-qualified.yaml -o acme.pdf
+        handoff-brief render samples/qualified.yaml --format md -o -
+    """
+    with _user_errors():
+        outcome = commands.render_file(input_, output, fmt, paper, draft)  # type: ignore[arg-type]
+    _finish(outcome)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one entry per file.")
+@click.option("--pages", is_flag=True,
+              help="Also render each PDF to check its page budget (slower).")
+def check(inputs: tuple[str, ...], as_json: bool, pages: bool) -> None:
+    """Report readiness findings for handoffs, grouped per file.
+
+    Exit 0 when every file is valid and has no error-level finding, 1 otherwise.
+
+    \b
+    Example:
+        handoff-brief check samples/*.yaml samples/weak/*.yaml
+        handoff-brief check --json samples/weak/no-fit.yaml
+    """
+    with _user_errors():
+        outcome = commands.check_files(list(inputs), as_json=as_json, pages=pages)
+    _finish(outcome)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the handoff format.
+
+    \b
+    Example:
+        handoff-brief schema > handoff.schema.json
+    """
+    click.echo(commands.schema_text())

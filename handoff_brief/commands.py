@@ -1,0 +1,171 @@
+"""What each command does, as plain functions; `cli.py` only wires Click to them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .check import Finding, check, is_ready
+from .errors import HandoffBriefError, InvalidHandoff, Problem
+from .load import load
+from .model import json_schema
+from .render import FORMATS, Format, Paper, render
+
+_EXTENSIONS: dict[str, Format] = {".pdf": "pdf", ".md": "md", ".markdown": "md",
+                                  ".html": "html", ".htm": "html"}
+
+
+class UsageProblem(HandoffBriefError):
+    """The command was called wrongly (exit 2), as opposed to bad input (exit 1)."""
+
+    exit_code = 2
+
+
+@dataclass
+class Outcome:
+    """What a command has to say: lines for stdout, lines for stderr, the exit code."""
+
+    out: list[str] = field(default_factory=list)
+    err: list[str] = field(default_factory=list)
+    exit_code: int = 0
+
+
+def output_format(output: str | None, fmt: str | None) -> Format:
+    """`--format` if given, else the `-o` file's extension, else PDF."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise UsageProblem(f"unknown format {fmt!r}; use pdf, md or html")
+        return fmt  # type: ignore[return-value]
+    if output is None or output == "-":
+        return "pdf"
+    suffix = Path(output).suffix.lower()
+    if suffix not in _EXTENSIONS:
+        raise UsageProblem(f"cannot tell the format from {output!r}; name the file .pdf, .md "
+                           "or .html, or pass --format pdf|md|html")
+    return _EXTENSIONS[suffix]
+
+
+def render_file(source: str, output: str | None, fmt: str | None, paper: Paper,
+                draft: bool) -> Outcome:
+    """`handoff-brief render`: one handoff to one brief file (or stdout for `-o -`)."""
+    chosen = output_format(output, fmt)
+    if output == "-" and chosen == "pdf" and sys.stdout.isatty():
+        raise UsageProblem("refusing to write a PDF to the terminal; redirect it (> brief.pdf) "
+                           "or pass --format md")
+    name = _label(source)
+    handoff = load(source, label=name)
+    result = render(handoff, chosen, paper=paper, draft=draft, source=name)
+    target = output or f"{handoff.id}.{chosen}"
+    if target == "-":
+        sys.stdout.buffer.write(result.data)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomic(Path(target), result.data)
+    outcome = Outcome(err=[f"warning: {name}: {f}" for f in result.warnings])
+    if draft and not is_ready(result.findings):
+        outcome.err.append(f"{name}: rendered as a DRAFT, not handoff-ready")
+    if target != "-":
+        pages = "" if result.pages is None else (
+            f" ({result.pages} page{'s' if result.pages != 1 else ''})")
+        outcome.err.append(f"wrote {target}{pages}")
+    return outcome
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: no partial file survives."""
+    folder = path.parent
+    temp: Path | None = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".tmp",
+                                         delete=False) as handle:
+            temp = Path(handle.name)
+            handle.write(data)
+        os.replace(temp, path)
+    except OSError as error:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+        raise HandoffBriefError(f"cannot write {path}: {error.strerror}; check that the "
+                                f"folder {folder} exists and is writable") from None
+
+
+@dataclass
+class FileReport:
+    file: str
+    id: str | None
+    problems: list[Problem]
+    findings: list[Finding]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def ready(self) -> bool:
+        return self.valid and is_ready(self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "id": self.id, "valid": self.valid, "ready": self.ready,
+                "errors": [p.as_dict() for p in self.problems],
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+def check_file(source: str, *, pages: bool = False) -> FileReport:
+    name = _label(source)
+    try:
+        handoff = load(source, label=name)
+    except InvalidHandoff as error:
+        return FileReport(name, None, error.problems, [])
+    except HandoffBriefError as error:
+        return FileReport(name, None, [Problem(name, "", error.message.removeprefix(
+            f"{name}: "))], [])
+    page_count = None
+    if pages:
+        from .pdf import html_to_pdf
+        from .render import render_html, view
+
+        page_count = html_to_pdf(render_html(view(handoff)))[1]
+    return FileReport(name, handoff.id, [], check(handoff, pages=page_count))
+
+
+def check_files(sources: list[str], *, as_json: bool = False, pages: bool = False) -> Outcome:
+    """`handoff-brief check`: findings per file, as text or JSON; exit 1 if any blocks."""
+    reports = [check_file(source, pages=pages) for source in sources]
+    failed = any(not report.ready for report in reports)
+    if as_json:
+        return Outcome(out=[json.dumps([r.as_dict() for r in reports], indent=2)],
+                       exit_code=int(failed))
+    lines: list[str] = []
+    for report in reports:
+        lines.append(_headline(report))
+        lines += [f"  {problem}" for problem in report.problems]
+        lines += [f"  {finding}" for finding in report.findings]
+    if len(reports) > 1:
+        ready = sum(r.ready for r in reports)
+        invalid = sum(not r.valid for r in reports)
+        lines.append(f"{len(reports)} files: {ready} ready, {len(reports) - ready - invalid} "
+                     f"not ready, {invalid} invalid")
+    return Outcome(out=lines, exit_code=int(failed))
+
+
+def _headline(report: FileReport) -> str:
+    if not report.valid:
+        count = len(report.problems)
+        return f"{report.file}: invalid, {count} problem{'s' if count != 1 else ''}"
+    errors = sum(f.level == "error" for f in report.findings)
+    warnings = len(report.findings) - errors
+    state = "ready" if report.ready else "not ready"
+    return (f"{report.file} ({report.id}): {state}, {errors} error{'s' if errors != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}")
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=False)
+
+
+def _label(source: str) -> str:
+    return "<stdin>" if source == "-" else source

@@ -1,0 +1,118 @@
+"""Untrusted text to safe output: escaped HTML, Markdown without raw HTML, citations.
+
+Every piece of handoff data reaches a brief through one of four functions here:
+`html_text` and `html_markdown` for HTML, `md_text` and `md_markdown` for Markdown.
+Each turns inline `[evidence-id]` citations into the evidence item's number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+from .check import CITATION
+
+_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+_PRIVATE = re.compile("[\ue000\ue001]")
+_SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
+_MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MD_LINE_START = re.compile(r"^([#>]|[-+*=](?=\s|$)|\d+[.)](?=\s|$))")
+_MD_UNSAFE_LINK = re.compile(r"\]\((?!\s*<?(https?:|mailto:|#))", re.IGNORECASE)
+_MD_UNSAFE_DEFINITION = re.compile(
+    r"^( {0,3}\[[^\]\n]+\]:)(?!\s*<?(https?:|mailto:|#))", re.IGNORECASE | re.MULTILINE
+)
+
+
+class MdSafe(str):
+    """Markdown text that is already escaped and must be written as it is."""
+
+
+def _markdown_parser() -> MarkdownIt:
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    parser.enable(["table", "strikethrough"])
+    parser.disable("image")  # an image would be fetched by the reader's mail client
+    parser.validateLink = lambda url: bool(_SAFE_LINK.match(url.strip()))
+    return parser
+
+
+_PARSER = _markdown_parser()
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it may become a link (http, https, mailto), else None."""
+    if url and _SAFE_LINK.match(url) and not url.startswith("#"):
+        return url
+    return None
+
+
+class Citations:
+    """Numbers evidence items and turns `[evidence-id]` into references to them."""
+
+    def __init__(self, numbers: Mapping[str, int]) -> None:
+        self.numbers = numbers
+
+    def _hide(self, text: str) -> tuple[str, list[str]]:
+        """Swap citations for placeholders no Markdown or escaping rule touches."""
+        refs: list[str] = []
+
+        def swap(match: re.Match[str]) -> str:
+            refs.append(match.group(1))
+            return f"\ue000{len(refs) - 1}\ue001"
+
+        return CITATION.sub(swap, _PRIVATE.sub("", text)), refs
+
+    def _show(self, text: str, refs: list[str], link: Callable[[str, int | None], str]) -> str:
+        return _PLACEHOLDER.sub(lambda m: link(refs[int(m.group(1))],
+                                               self.numbers.get(refs[int(m.group(1))])), text)
+
+    def html_ref(self, ref: str, number: int | None) -> str:
+        if number is None:
+            return f'<span class="cite missing">[{escape(ref)}?]</span>'
+        return f'<a class="cite" href="#ev-{escape(ref)}">[{number}]</a>'
+
+    @staticmethod
+    def md_ref(ref: str, number: int | None) -> str:
+        return f"[{ref}?]" if number is None else f"[{number}]"
+
+    def html_text(self, text: str | None) -> Markup:
+        """Plain text as escaped HTML, with citations as links to the evidence rows."""
+        hidden, refs = self._hide(text or "")
+        return Markup(self._show(str(escape(hidden)), refs, self.html_ref))
+
+    def html_markdown(self, text: str | None) -> Markup:
+        """A Markdown field as HTML: raw HTML shown as text, only safe links, no images."""
+        hidden, refs = self._hide(text or "")
+        return Markup(self._show(_PARSER.render(hidden), refs, self.html_ref))
+
+    def md_text(self, text: str | None) -> MdSafe:
+        """Plain text as one line of Markdown that renders as exactly that text."""
+        hidden, refs = self._hide(text or "")
+        return MdSafe(self._show(md_escape(hidden), refs, self.md_ref))
+
+    def md_markdown(self, text: str | None) -> MdSafe:
+        """A Markdown field kept as Markdown, with raw HTML and images neutralised."""
+        hidden, refs = self._hide((text or "").strip())
+        hidden = hidden.replace("\\<", "<").replace("<", "\\<").replace("![", "!\\[")
+        hidden = _MD_UNSAFE_LINK.sub(r"]\\(", hidden)
+        hidden = _MD_UNSAFE_DEFINITION.sub(r"\\\1", hidden)
+        return MdSafe(self._show(hidden, refs, self.md_ref))
+
+
+def md_escape(text: str) -> str:
+    """One line of Markdown that renders as exactly `text` (whitespace folded)."""
+    text = " ".join(text.split())
+    text = _MD_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", text))
+    return _MD_LINE_START.sub(r"\\\1", text)
+
+
+def md_finalize(value: object) -> str:
+    """Jinja `finalize` for Markdown templates: escape whatever is not already safe."""
+    if value is None:
+        return ""
+    if isinstance(value, (MdSafe, Markup)):  # Markup: a macro's output, escaped inside
+        return str(value)
+    return md_escape(str(value))

@@ -1,0 +1,85 @@
+"""HTML briefs to PDF with WeasyPrint, fetching nothing outside the package's assets.
+
+Importing this module imports WeasyPrint (about a second); only PDF paths do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import weasyprint
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+from .assets import asset_dir
+from .errors import HandoffBriefError
+
+_PAPER_CSS = {
+    "a4": "@page { size: A4; }",
+    "letter": "@page { size: letter; }",
+}
+
+
+class AssetOnlyFetcher(URLFetcher):
+    """Serves files from the package's templates and styles; refuses everything else.
+
+    Handoff data is untrusted: no URL in it, nor anything a template could be made to
+    reference, may reach the network or the file system beyond those folders.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=("file",), allow_redirects=False)
+        self._roots = [asset_dir("styles").resolve(), asset_dir("templates").resolve()]
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        if not url.startswith("file://"):
+            raise ValueError(f"handoff-brief fetches nothing from outside its assets: {url}")
+        path = Path(url[len("file://"):].split("?")[0].split("#")[0]).resolve()
+        if not any(path.is_relative_to(root) for root in self._roots):
+            raise ValueError(f"handoff-brief reads no file outside its assets: {path}")
+        return super().fetch(url, headers)
+
+
+@cache
+def _fonts() -> FontConfiguration:
+    return FontConfiguration()
+
+
+@cache
+def _paper_stylesheet(paper: str) -> weasyprint.CSS:
+    return weasyprint.CSS(string=_PAPER_CSS[paper], font_config=_fonts())
+
+
+def html_to_pdf(html: str, *, paper: str = "a4", title: str | None = None) -> tuple[bytes, int]:
+    """The PDF bytes and page count of a self-contained HTML brief."""
+    fetcher = AssetOnlyFetcher()
+    base_url = asset_dir("styles").resolve().as_uri() + "/"
+    with _quiet_weasyprint():
+        document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
+            stylesheets=[_paper_stylesheet(paper)], font_config=_fonts())
+        if title:
+            document.metadata.title = title
+        output = io.BytesIO()
+        identifier = hashlib.sha256(f"{paper}\n{html}".encode()).hexdigest()[:32].encode()
+        document.write_pdf(output, pdf_identifier=identifier)
+    data = output.getvalue()
+    if not data.startswith(b"%PDF"):
+        raise HandoffBriefError("the PDF could not be written; please report this")
+    return data, len(document.pages)
+
+
+class _quiet_weasyprint:
+    """WeasyPrint logs refused fetches as warnings; the refusals are by design."""
+
+    def __enter__(self) -> None:
+        self._logger = logging.getLogger("weasyprint")
+        self._level = self._logger.level
+        self._logger.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.setLevel(self._level)

@@ -1,0 +1,190 @@
+"""Handoffs to briefs: tier templates to Markdown and HTML, and HTML to PDF.
+
+The readiness gate lives here too: `render` refuses a handoff with error-level findings
+unless a draft is asked for, and a draft says so at its top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Literal
+
+import jinja2
+from markupsafe import Markup
+
+from . import __version__
+from .assets import asset_dir, read_style
+from .check import Finding, check, is_ready
+from .errors import HandoffBriefError, NotReady
+from .markup import Citations, MdSafe, md_finalize, safe_url
+from .model import Evidence, Handoff
+
+Format = Literal["pdf", "md", "html"]
+Paper = Literal["a4", "letter"]
+FORMATS: tuple[Format, ...] = ("pdf", "md", "html")
+PAPERS: tuple[Paper, ...] = ("a4", "letter")
+TIER_LABELS = {"qualified": "Qualified", "warmed": "Warmed", "call-qualified": "Call-qualified"}
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+_DAYS = "Mon Tue Wed Thu Fri Sat Sun".split()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A brief and what was found on the way: findings, and pages for a PDF."""
+
+    data: bytes
+    format: Format
+    findings: list[Finding]
+    pages: int | None = None
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+
+@dataclass
+class BriefView:
+    """What every template sees: the handoff, plus what is derived from it once."""
+
+    h: Handoff
+    tier_label: str
+    known: list[tuple[int, Evidence]]
+    inferred: list[tuple[int, Evidence]]
+    uncertainties: list[str]
+    records: list[str]
+    draft: list[Finding] = field(default_factory=list)
+    generator: str = f"handoff-brief {__version__}"
+
+
+def view(handoff: Handoff, draft_findings: list[Finding] | None = None) -> BriefView:
+    evidence = handoff.evidence or []
+    ordered = [e for e in evidence if e.status == "known"] + [
+        e for e in evidence if e.status == "inferred"]
+    numbered = list(enumerate(ordered, start=1))
+    unknown_checks = [
+        f"Not verified: {d.check}" + (f" ({d.how})" if d.how else "")
+        for d in handoff.disqualifiers or [] if d.result == "unknown"
+    ]
+    return BriefView(
+        h=handoff,
+        tier_label=TIER_LABELS[handoff.tier],
+        known=[(n, e) for n, e in numbered if e.status == "known"],
+        inferred=[(n, e) for n, e in numbered if e.status == "inferred"],
+        uncertainties=list(handoff.uncertainties) + unknown_checks,
+        records=_records(handoff),
+        draft=list(draft_findings or []),
+    )
+
+
+def _records(handoff: Handoff) -> list[str]:
+    """The CRM record ids, one readable entry per CRM."""
+    crm = handoff.crm
+    if crm is None:
+        return []
+    entries = []
+    if crm.salesforce:
+        entries.append(f"Salesforce record {crm.salesforce.record}")
+    for label, ids in (("HubSpot", crm.hubspot), ("Pipedrive", crm.pipedrive)):
+        if ids:
+            parts = [f"{key} {value}" for key, value in ids.model_dump().items() if value]
+            if parts:
+                entries.append(f"{label} {', '.join(parts)}")
+    return entries
+
+
+def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper = "a4", draft: bool = False,
+           source: str | None = None) -> Rendered:
+    """Render `handoff` as a brief, refusing one that is not handoff-ready unless `draft`."""
+    if fmt not in FORMATS:
+        raise HandoffBriefError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if paper not in PAPERS:
+        raise HandoffBriefError(f"unknown paper {paper!r}; use a4 or letter")
+    findings = check(handoff)
+    ready = is_ready(findings)
+    if not ready and not draft:
+        raise NotReady(source or handoff.id, findings)
+    blocking = [] if ready else [f for f in findings if f.level == "error"]
+    brief = view(handoff, blocking)
+    if fmt == "md":
+        return Rendered(render_markdown(brief).encode("utf-8"), fmt, findings)
+    html = render_html(brief)
+    if fmt == "html":
+        return Rendered(html.encode("utf-8"), fmt, findings)
+    from .pdf import html_to_pdf  # WeasyPrint costs a second to import: only for PDFs
+
+    pdf, pages = html_to_pdf(html, paper=paper, title=_pdf_title(handoff))
+    findings = findings + check_pages(handoff, pages)
+    return Rendered(pdf, fmt, findings, pages)
+
+
+def check_pages(handoff: Handoff, pages: int) -> list[Finding]:
+    return [f for f in check(handoff, pages=pages) if f.rule == "over-page-budget"]
+
+
+def render_markdown(brief: BriefView) -> str:
+    template = _environment("md").get_template(f"md/{brief.h.tier}.md.j2")
+    text = template.render(b=brief, h=brief.h, **_helpers(brief, html=False))
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:  # at most one blank line in a row
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip() + "\n"
+
+
+def render_html(brief: BriefView) -> str:
+    template = _environment("html").get_template(f"html/{brief.h.tier}.html.j2")
+    return template.render(b=brief, h=brief.h, css=Markup(_css()), **_helpers(brief, html=True))
+
+
+def _pdf_title(handoff: Handoff) -> str:
+    return f"Handoff brief: {handoff.account.name}"
+
+
+def _helpers(brief: BriefView, *, html: bool) -> dict[str, object]:
+    numbers = {e.id: n for n, e in brief.known + brief.inferred}
+    citations = Citations(numbers)
+    return {
+        "text": citations.html_text if html else citations.md_text,
+        "markdown": citations.html_markdown if html else citations.md_markdown,
+        "number": numbers.get,
+        "safe_url": safe_url,
+        "autolink": _autolink,
+    }
+
+
+def _autolink(url: str | None) -> MdSafe:
+    """A Markdown autolink `<https://...>`; model validation keeps `<>` and spaces out."""
+    safe = safe_url(url)
+    return MdSafe(f"<{safe}>" if safe else "")
+
+
+@cache
+def _css() -> str:
+    return read_style("brief.css")
+
+
+@cache
+def _environment(kind: Literal["md", "html"]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(asset_dir("templates"))),
+        undefined=jinja2.StrictUndefined,
+        autoescape=kind == "html",
+        finalize=None if kind == "html" else md_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["date"] = _date
+    env.filters["day"] = _day
+    return env
+
+
+def _date(value: dt.date | None) -> str:
+    return "" if value is None else f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def _day(value: dt.date | None) -> str:
+    return "" if value is None else f"{_DAYS[value.weekday()]} {_date(value)}"
