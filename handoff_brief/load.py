@@ -168,7 +168,10 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 
 
 def _parse_yaml(text: str, name: str) -> _Parsed:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as error:
+        return _control_character(error, text, name)
     try:
         root = loader.get_single_node()
         if root is None:
@@ -190,10 +193,18 @@ def _parse_yaml(text: str, name: str) -> _Parsed:
             what = "holds several YAML documents (---); give one handoff per file"
         line = mark.line + 1 if mark is not None else None
         return _fail(name, f"is not valid YAML: {what}", line)
+    except yaml.reader.ReaderError as error:
+        return _control_character(error, text, name)
     except yaml.YAMLError as error:
         return _fail(name, f"is not valid YAML: {error}")
     finally:
         loader.dispose()
+
+
+def _control_character(error: yaml.reader.ReaderError, text: str, name: str) -> _Parsed:
+    line = text[: error.position].count("\n") + 1
+    return _fail(name, f"contains the control character U+{error.character:04X}, which YAML "
+                 "does not allow; remove it", line)
 
 
 class _Walker:
@@ -202,7 +213,6 @@ class _Walker:
     def __init__(self, name: str, parsed: _Parsed) -> None:
         self.name = name
         self.parsed = parsed
-        self.sizes: dict[int, int] = {}
         self.seen: set[int] = set()
 
     def walk(self, node: yaml.Node, loc: Loc) -> None:
@@ -234,27 +244,28 @@ class _Walker:
 
     def expanded_size(self, node: yaml.Node) -> int:
         """Values under `node` with aliases expanded, memoised so a bomb costs linear time."""
-        stack = [node]
         order: list[yaml.Node] = []
+        visited: set[int] = set()
+        stack = [node]
         while stack:
             current = stack.pop()
-            if id(current) in self.sizes:
+            if id(current) in visited:
                 continue
+            visited.add(id(current))
             order.append(current)
-            if isinstance(current, yaml.SequenceNode):
-                stack.extend(current.value)
-            elif isinstance(current, yaml.MappingNode):
-                stack.extend(value for _, value in current.value)
-        for current in reversed(order):
-            if id(current) in self.sizes:
-                continue
-            children: list[yaml.Node] = []
-            if isinstance(current, yaml.SequenceNode):
-                children = current.value
-            elif isinstance(current, yaml.MappingNode):
-                children = [value for _, value in current.value]
-            self.sizes[id(current)] = 1 + sum(self.sizes.get(id(c), 1) for c in children)
-        return self.sizes[id(node)]
+            stack.extend(_children(current))
+        sizes: dict[int, int] = {}
+        for current in reversed(order):  # children before parents
+            sizes[id(current)] = 1 + sum(sizes.get(id(child), 1) for child in _children(current))
+        return sizes[id(node)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [value for _, value in node.value]
+    return []
 
 
 # -- validation problems -----------------------------------------------------------------

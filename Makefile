@@ -1,0 +1,60 @@
+# Set-up, demo and tests. `make demo` and `make test` are all a new machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLES := $(wildcard samples/*.yaml)
+WEAK := $(wildcard samples/weak/*.yaml)
+# Pango draws the PDF; without libharfbuzz-subset0 font subsetting is about 5x slower.
+SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2-1.0-0 \
+               libharfbuzz-subset.so.0:libharfbuzz-subset0 libfontconfig.so.1:libfontconfig1
+APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
+
+.PHONY: demo test lint system-libs clean
+
+demo: $(STAMP)
+	@mkdir -p out
+	@for f in $(SAMPLES); do \
+	  $(BIN)/handoff-brief render "$$f" -o "out/$$(basename "$$f" .yaml).pdf" || exit 1; \
+	  $(BIN)/handoff-brief render "$$f" -o "out/$$(basename "$$f" .yaml).md" || exit 1; \
+	done
+	@echo
+	@echo "== check on the weak samples (each is refused, with how to fix it) =="
+	@$(BIN)/handoff-brief check $(WEAK); test $$? -eq 1
+	@echo
+	@echo "Briefs are in out/: $$(cd out && ls | tr '\n' ' ')"
+
+test: $(STAMP)
+	$(BIN)/ruff check handoff_brief tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check handoff_brief tests benchmarks
+
+$(STAMP): pyproject.toml | system-libs
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+system-libs:
+	@missing=""; \
+	for pair in $(SYSTEM_LIBS); do \
+	  lib=$${pair%%:*}; pkg=$${pair##*:}; \
+	  /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$pkg"; \
+	done; \
+	fc-list 2>/dev/null | grep -q "DejaVuSans.ttf" || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing system libraries for PDF output:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null || exit 1; \
+	  else \
+	    echo "PDF output needs system libraries that are missing:$$missing"; \
+	    echo "Install them, then run make again:"; \
+	    echo "  sudo apt-get install -y $(APT_PACKAGES)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf out dist build .pytest_cache .ruff_cache
