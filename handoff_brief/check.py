@@ -184,7 +184,7 @@ def _fit_and_citations(h: Handoff) -> Iterator[Finding]:
             if ref not in known_ids:
                 yield _unknown_ref(f"fit[{i}].evidence[{j}]", ref, known_ids)
     for path, text in cited_texts(h):
-        for ref in CITATION.findall(text):
+        for ref in dict.fromkeys(CITATION.findall(text)):  # each missing id once per field
             if ref not in known_ids:
                 yield _unknown_ref(path, ref, known_ids)
     if h.summary is not None and not CITATION.search(h.summary):

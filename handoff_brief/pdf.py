@@ -20,8 +20,8 @@ from .assets import asset_dir
 from .errors import HandoffBriefError
 
 _PAPER_CSS = {
-    "a4": "@page { size: A4; }",
-    "letter": "@page { size: letter; }",
+    "a4": "@page { size: A4 !important; }",
+    "letter": "@page { size: letter !important; }",
 }
 
 

@@ -1,0 +1,118 @@
+"""PDF briefs, checked by what a reader sees: text, its order, pages, links, metadata."""
+
+from __future__ import annotations
+
+import io
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from handoff_brief import load, render
+from handoff_brief.load import validate
+from handoff_brief.pdf import AssetOnlyFetcher, html_to_pdf
+
+from .conftest import SAMPLES, pdf_text, squash
+
+ORDER = ["NEXT ACTION", "WHY IT PASSED", "WHAT WE KNOW VS. WHAT WE INFER", "WHAT WAS CHECKED",
+         "KNOWN UNCERTAINTY"]
+BUDGET = {"qualified": 1, "warmed": 1, "call-qualified": 2}
+
+
+@pytest.mark.parametrize("tier", list(BUDGET))
+def test_sample_briefs_put_the_decision_first(sample_pdfs: dict[str, bytes], tier: str) -> None:
+    data = sample_pdfs[tier]
+    assert data.startswith(b"%PDF-")
+    pages = pdf_text(data)
+    assert 1 <= len(pages) <= BUDGET[tier]
+    text = squash(" ".join(pages))
+    handoff = load(SAMPLES / f"{tier}.yaml")
+    assert text.startswith(handoff.account.name)
+    assert handoff.next_action is not None and handoff.next_action.action is not None
+    assert squash(handoff.next_action.action) in text
+    positions = [text.index(heading) for heading in ORDER]
+    assert positions == sorted(positions)
+    later = text.index("CONTACTS")
+    assert later > positions[-1]
+    if tier != "qualified":
+        assert positions[-1] < text.index("ENGAGEMENT") < later
+    if tier == "call-qualified":
+        assert text.index("ENGAGEMENT") < text.index("CALL ON") < later
+    else:
+        assert "CALL ON" not in text
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in page
+        assert handoff.id in page
+
+
+def test_sample_pdf_metadata(sample_pdfs: dict[str, bytes]) -> None:
+    reader = PdfReader(io.BytesIO(sample_pdfs["call-qualified"]))
+    handoff = load(SAMPLES / "call-qualified.yaml")
+    assert reader.metadata is not None
+    assert reader.metadata.title == f"Handoff brief: {handoff.account.name}"
+    assert reader.metadata.author == handoff.prepared_by
+    assert reader.metadata.subject == "Call-qualified handoff"
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+
+
+def test_links_to_evidence_and_out(sample_pdfs: dict[str, bytes]) -> None:
+    reader = PdfReader(io.BytesIO(sample_pdfs["call-qualified"]))
+    annotations = [a.get_object() for page in reader.pages for a in page.get("/Annots", [])]
+    uris = {a["/A"]["/URI"] for a in annotations if "/A" in a and "/URI" in a["/A"]}
+    internal = [a for a in annotations if "/Dest" in a or ("/A" in a and "/D" in a["/A"])]
+    handoff = load(SAMPLES / "call-qualified.yaml")
+    urls = {e.url for e in handoff.evidence or [] if e.url}
+    assert urls and urls <= uris
+    assert f"mailto:{handoff.primary_contact.email}" in uris
+    assert internal, "citations should jump to their evidence rows"
+
+
+def test_same_input_same_bytes(sample_pdfs: dict[str, bytes]) -> None:
+    again = render(load(SAMPLES / "call-qualified.yaml"), "pdf").data
+    assert again == sample_pdfs["call-qualified"]
+
+
+def test_draft_on_letter_paper(ready: dict[str, Any]) -> None:
+    ready["fit"][0]["evidence"] = []
+    result = render(validate(ready, "t.yaml"), "pdf", paper="letter", draft=True)
+    reader = PdfReader(io.BytesIO(result.data))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+    text = squash(pdf_text(result.data)[0])
+    assert text.index("DRAFT - not handoff-ready") < text.index("NEXT ACTION")
+    assert "fit-without-evidence at fit[0].evidence" in text
+    assert result.pages == len(reader.pages)
+
+
+def test_rendering_fetches_nothing(tmp_path: Path) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.setblocking(False)
+    port = server.getsockname()[1]
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not an image")
+    url = f"http://127.0.0.1:{port}"
+    html = (f'<html><head><link rel="stylesheet" href="{url}/a.css">'
+            f'<style>@import "{url}/b.css"; body {{ background: url({url}/c.png) }}</style>'
+            f'</head><body><img src="{url}/d.png"><img src="{secret.as_uri()}">'
+            f'<img src="file:///etc/passwd"><p>text</p></body></html>')
+    data, pages = html_to_pdf(html)
+    assert pages == 1 and data.startswith(b"%PDF")
+    with pytest.raises(BlockingIOError):
+        server.accept()
+    server.close()
+
+
+def test_the_fetcher_refuses_outside_assets(tmp_path: Path) -> None:
+    fetcher = AssetOnlyFetcher()
+    with pytest.raises(ValueError, match="fetches nothing from outside its assets"):
+        fetcher.fetch("https://example.com/x.css")
+    with pytest.raises(ValueError, match="reads no file outside its assets"):
+        fetcher.fetch((tmp_path / "x.css").as_uri())
+    with pytest.raises(ValueError, match="reads no file outside its assets"):
+        fetcher.fetch("file:///etc/passwd")

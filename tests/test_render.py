@@ -1,0 +1,198 @@
+"""Markdown and HTML briefs: the order is the product, data is never trusted."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+from handoff_brief import NotReady, render
+from handoff_brief.load import validate
+
+from .conftest import ROOT, SAMPLES
+
+
+def brief(data: dict[str, Any], fmt: str = "md", **options: Any) -> str:
+    return render(validate(data, "t.yaml"), fmt, **options).data.decode()  # type: ignore[arg-type]
+
+
+def as_tier(data: dict[str, Any], tier: str) -> dict[str, Any]:
+    data["tier"] = tier
+    if tier != "call-qualified":
+        del data["call"]
+    if tier == "qualified":
+        del data["engagement"]
+    return data
+
+
+def headings(markdown: str) -> list[str]:
+    return re.findall(r"^##+ (.+)$", markdown, re.MULTILINE)
+
+
+TOP = ["Next action", "Why it passed", "What we know vs. what we infer", "What was checked",
+       "Known uncertainty"]
+
+
+@pytest.mark.parametrize(("tier", "depth"), [
+    ("qualified", []),
+    ("warmed", ["Engagement"]),
+    ("call-qualified", ["Engagement", "Call on 18 Nov 2026", "Objections", "Call notes"]),
+])
+def test_markdown_order_follows_the_tier(ready: dict[str, Any], tier: str,
+                                         depth: list[str]) -> None:
+    ready["summary"] = "Six sites [sites]."
+    ready["notes"] = "Met at a trade fair."
+    ready["extra"] = {"campaign": "Q4 DACH"}
+    text = brief(as_tier(ready, tier))
+    assert headings(text) == TOP + depth + ["Contacts", "Summary", "Notes", "Extra"]
+    assert text.startswith("# Acme Logistics GmbH\n\n")
+
+
+def test_markdown_brief_reads_as_the_handoff(ready: dict[str, Any]) -> None:
+    text = brief(ready)
+    assert "**Book a 45-minute technical demo covering SAP integration**" in text
+    assert "- Owner: Sam Lee\n- With: Jonas Weber\n- Due: Sat 5 Dec 2026\n" in text
+    assert ("1. Third-party logistics operator with six DACH warehouses, squarely in the ICP. "
+            "[1] [2]") in text
+    assert "2. Active pain from manual slotting. [3]" in text
+    assert "| 2 | Six warehouses in Germany and Austria | Company website, locations page " \
+           "<https://acme-logistics.example/locations> | 12 Nov 2026 |" in text
+    assert "| 4 | Budget approved for Q1 2027 | medium | Said on the call; not confirmed by " \
+           "finance. |" in text
+    assert "- Why it is serious: Named budget owner [4], a dated critical event" in text
+    assert "Peak season backlog is the trigger [3]. Asked about **SAP EWM** integration." in text
+    assert "- **OPEN**: The last WMS rollout took nine months." in text
+    assert "CRM records: Salesforce record 0065g00000AbCdEAAV · HubSpot company 18230941, " \
+           "deal 99120331" in text
+
+
+def test_known_evidence_is_numbered_before_inferred(ready: dict[str, Any]) -> None:
+    ready["evidence"].insert(0, ready["evidence"].pop())  # the inferred item first in the file
+    text = brief(ready)
+    assert "| 4 | Budget approved for Q1 2027 |" in text
+    assert "| 1 | 420 employees |" in text
+
+
+def test_unknown_checks_are_uncertainties(ready: dict[str, Any]) -> None:
+    ready["disqualifiers"][2] = {"check": "Open opportunity with a partner",
+                                 "result": "unknown", "how": "Partner portal was down"}
+    text = brief(ready)
+    section = text.split("## Known uncertainty\n\n")[1].split("\n\n")[0]
+    assert section == ("- The decision process beyond the VP Operations is unknown.\n"
+                       "- Not verified: Open opportunity with a partner (Partner portal was down)")
+
+
+def test_not_ready_is_refused_unless_draft(ready: dict[str, Any]) -> None:
+    del ready["next_action"]["due"]
+    with pytest.raises(NotReady) as caught:
+        brief(ready)
+    assert str(caught.value).splitlines()[0] == (
+        "acme-logistics-2026-11 is not handoff-ready (1 error):")
+    text = brief(ready, draft=True)
+    top = text.split("## Next action")[0]
+    assert "> **DRAFT - not handoff-ready.** Do not act on this brief yet." in top
+    assert "> - next-action-missing at next_action.due: The next action has no due" in top
+    html = brief(ready, "html", draft=True)
+    assert html.index("DRAFT - not handoff-ready") < html.index("Next action")
+
+
+HOSTILE = [
+    "<script>alert('x')</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "[data](data:text/html;base64,PHNjcmlwdD4=)",
+    "<iframe src='https://evil.example'></iframe><object data='x'></object>",
+    "![pixel](https://tracker.example/p.gif)",
+    "{{ 7 * 7 }} {% if true %}jinja{% endif %}",
+    '" onmouseover="alert(1)',
+    "[ref]: javascript:alert(2)\n\n[ref][ref]",
+]
+
+
+@pytest.fixture
+def hostile(ready: dict[str, Any]) -> dict[str, Any]:
+    payload = " ".join(HOSTILE)
+    line = payload.replace("\n", " ")
+    ready["account"]["name"] = line
+    ready["account"]["description"] = payload
+    ready["contacts"][0]["title"] = line
+    ready["next_action"]["action"] = "Send the pricing " + payload
+    ready["fit"][1]["reason"] = payload
+    ready["evidence"][0]["fact"] = payload
+    ready["disqualifiers"][0]["how"] = payload
+    ready["uncertainties"] = [payload]
+    ready["engagement"]["stage"] = payload
+    ready["call"]["notes"] = payload + "\n\n" + "\n".join(HOSTILE) + " [mispicks]"
+    ready["notes"] = "\n\n".join(HOSTILE)
+    ready["summary"] = "\n".join(HOSTILE) + " [sites]"
+    ready["extra"] = {"<b>key</b>": payload}
+    return ready
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attributes: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attributes += [(name, value or "") for name, value in attrs]
+
+
+def test_hostile_data_cannot_become_markup_in_html(hostile: dict[str, Any]) -> None:
+    html = brief(hostile, "html", draft=True)
+    parser = _Tags()
+    parser.feed(html)
+    assert parser.tags <= {"html", "head", "meta", "title", "style", "body", "header", "p",
+                           "span", "h1", "h2", "h3", "section", "div", "ul", "ol", "li", "b",
+                           "a", "table", "thead", "tbody", "tr", "th", "td", "dl", "dt", "dd",
+                           "strong", "em", "code"}
+    assert not [name for name, _ in parser.attributes if name.startswith("on")]
+    assert not [name for name, _ in parser.attributes if name in ("src", "data", "srcset")]
+    hrefs = [value for name, value in parser.attributes if name == "href"]
+    assert hrefs and all(re.match(r"(https?:|mailto:|#ev-)", href) for href in hrefs)
+    assert "https://tracker.example/p.gif" not in [v for _, v in parser.attributes if _ == "src"]
+    assert "{{ 7 * 7 }} {% if true %}jinja{% endif %}" in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+def test_hostile_data_cannot_become_markup_in_markdown(hostile: dict[str, Any]) -> None:
+    text = brief(hostile, draft=True)
+    assert not re.search(r"(?<!\\)<(?!https?://)", text), "an unescaped '<' reached Markdown"
+    assert not re.search(r"(?<!\\)\](?<!\\)\((javascript|data):", text)
+    assert not re.search(r"(?<!\\)!\[", text), "an image reached Markdown"
+    assert not re.search(r"^\[ref\]: javascript", text, re.MULTILINE)
+    assert "{{ 7 \\* 7 }} {% if true %}jinja{% endif %}" in text
+
+
+def test_the_same_input_gives_the_same_bytes(ready: dict[str, Any]) -> None:
+    assert brief(ready) == brief(ready)
+    assert brief(ready, "html") == brief(ready, "html")
+
+
+def test_html_is_self_contained(ready: dict[str, Any]) -> None:
+    html = brief(ready, "html")
+    assert "<style>" in html and "@page" in html
+    assert not re.search(r"<link|<script|@import|url\(", html)
+    assert '<html lang="en">' in html
+    assert "<title>Handoff brief: Acme Logistics GmbH</title>" in html
+    assert '<a class="cite" href="#ev-budget">[4]</a>' in html
+    assert '<tr id="ev-budget">' in html
+
+
+def test_markdown_and_html_do_not_import_weasyprint() -> None:
+    code = (
+        "import sys\n"
+        "from handoff_brief import load, render\n"
+        f"h = load({str(SAMPLES / 'call-qualified.yaml')!r})\n"
+        "render(h, 'md'); render(h, 'html')\n"
+        "print('weasyprint' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, check=True)
+    assert result.stdout.strip() == "False"
