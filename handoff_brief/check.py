@@ -192,9 +192,10 @@ def _fit_and_citations(h: Handoff) -> Iterator[Finding]:
                        "The summary cites no evidence: cite the facts it rests on inline as "
                        "[evidence-id], or drop the summary.")
     if h.score is not None and all(_is_generic(item.reason) for item in h.fit or []):
+        labels = "only generic fit labels" if h.fit else "no fit reasons"
         yield _finding("score-without-reasons", "score",
-                       f"A score ({h.score:g}) with only generic fit labels: a score is never a "
-                       "reason on its own; say concretely why the account fits, with evidence.")
+                       f"A score ({h.score:g}) with {labels}: a score is never a reason on its "
+                       "own; say concretely why the account fits, with evidence.")
 
 
 def _unknown_ref(path: str, ref: str, known_ids: dict[str, object]) -> Finding:
