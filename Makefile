@@ -19,7 +19,7 @@ demo: $(STAMP)
 	  $(BIN)/handoff-brief render "$$f" -o "out/$$(basename "$$f" .yaml).md" || exit 1; \
 	done
 	@echo
-	@echo "== check on the weak samples (each is refused, with how to fix it) =="
+	@echo "== check on the weak samples: what each one lacks, and how to fix it =="
 	@$(BIN)/handoff-brief check $(WEAK); test $$? -eq 1
 	@echo
 	@echo "Briefs are in out/: $$(cd out && ls | tr '\n' ' ')"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +73,13 @@ def test_links_to_evidence_and_out(sample_pdfs: dict[str, bytes]) -> None:
     assert internal, "citations should jump to their evidence rows"
 
 
-def test_same_input_same_bytes(sample_pdfs: dict[str, bytes]) -> None:
-    again = render(load(SAMPLES / "call-qualified.yaml"), "pdf").data
-    assert again == sample_pdfs["call-qualified"]
+def test_same_input_same_bytes_in_another_process(sample_pdfs: dict[str, bytes],
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "again.pdf"
+    subprocess.run([sys.executable, "-m", "handoff_brief", "render",
+                    str(SAMPLES / "call-qualified.yaml"), "-o", str(out)], check=True,
+                   capture_output=True)
+    assert out.read_bytes() == sample_pdfs["call-qualified"]
 
 
 def test_draft_on_letter_paper(ready: dict[str, Any]) -> None:
