@@ -184,3 +184,25 @@ def test_schema_validates_the_samples(runner: CliRunner) -> None:
     assert list(validator.iter_errors({"id": "x"}))
     assert list(validator.iter_errors({**yaml.safe_load(
         (SAMPLES / "qualified.yaml").read_text()), "tier": "hot"}))
+
+
+def test_page_budget_is_measured_on_the_real_pdf(runner: CliRunner, write: Any,
+                                                 ready: dict[str, Any], tmp_path: Path) -> None:
+    ready["tier"] = "qualified"
+    del ready["engagement"], ready["call"]
+    ready["evidence"][2]["source"] = "Discovery call"
+    ready["fit"][1]["evidence"] = ["mispicks", "budget"]
+    ready["notes"] = "\n\n".join(f"Note {i}: the warehouse team described another part of "
+                                 "their peak-season process in detail." for i in range(60))
+    path = write(ready)
+    result = run(runner, "render", str(path), "-o", str(tmp_path / "long.pdf"))
+    assert result.exit_code == 0
+    warning = (f"warning: {path}: warning over-page-budget             The PDF runs to 2 pages; "
+               "a qualified brief should fit 1 page. Shorten the longest free-text fields "
+               "(notes, call notes, summary) or move detail to extra.")
+    assert result.output.splitlines() == [warning, f"wrote {tmp_path / 'long.pdf'} (2 pages)"]
+    quick = run(runner, "check", str(path))
+    assert "over-page-budget" not in quick.output
+    measured = run(runner, "check", "--pages", str(path))
+    assert measured.exit_code == 0
+    assert "  warning over-page-budget             The PDF runs to 2 pages" in measured.output
