@@ -26,10 +26,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check handoff_brief tests benchmarks
+	$(BIN)/mypy handoff_brief
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check handoff_brief tests benchmarks
+	$(BIN)/mypy handoff_brief
 
 $(STAMP): pyproject.toml | system-libs
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -6,7 +6,7 @@ Rule ids and levels are those of the format's findings table; they are a contrac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -198,7 +198,7 @@ def _fit_and_citations(h: Handoff) -> Iterator[Finding]:
                        "own; say concretely why the account fits, with evidence.")
 
 
-def _unknown_ref(path: str, ref: str, known_ids: dict[str, object]) -> Finding:
+def _unknown_ref(path: str, ref: str, known_ids: Mapping[str, object]) -> Finding:
     known = ", ".join(known_ids) or "none"
     return _finding("unknown-evidence-ref", path,
                     f"Cites evidence {ref!r}, which does not exist (evidence ids: {known}): "

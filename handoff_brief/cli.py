@@ -20,9 +20,7 @@ def _user_errors() -> Iterator[None]:
     except commands.UsageProblem as error:
         raise click.UsageError(error.message) from None
     except HandoffBriefError as error:
-        exception = click.ClickException(error.message)
-        exception.exit_code = error.exit_code
-        raise exception from None
+        raise click.ClickException(error.message) from None
 
 
 def _finish(outcome: commands.Outcome) -> None:

@@ -40,7 +40,7 @@ def output_format(output: str | None, fmt: str | None) -> Format:
     if fmt is not None:
         if fmt not in FORMATS:
             raise UsageProblem(f"unknown format {fmt!r}; use pdf, md or html")
-        return fmt  # type: ignore[return-value]
+        return fmt
     if output is None or output == "-":
         return "pdf"
     suffix = Path(output).suffix.lower()

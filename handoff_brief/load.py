@@ -156,7 +156,7 @@ def _parse_json(text: str, name: str) -> _Parsed:
 class _Loader(yaml.SafeLoader):
     """Safe YAML loading; tags beyond the YAML core schema are refused by SafeLoader."""
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         """An impossible date such as 2026-13-01 stays text, for the model to report."""
         try:
             return super().construct_yaml_timestamp(node)

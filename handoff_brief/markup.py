@@ -35,7 +35,7 @@ def _markdown_parser() -> MarkdownIt:
     parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     parser.enable(["table", "strikethrough"])
     parser.disable("image")  # an image would be fetched by the reader's mail client
-    parser.validateLink = lambda url: bool(_SAFE_LINK.match(url.strip()))
+    parser.validateLink = lambda url: bool(_SAFE_LINK.match(url.strip()))  # type: ignore[method-assign]
     return parser
 
 

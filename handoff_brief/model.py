@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION: Literal[1] = 1
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 TIERS = ("qualified", "warmed", "call-qualified")
 CONSISTENCY_ERROR = "handoff_consistency"
