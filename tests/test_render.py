@@ -185,14 +185,19 @@ def test_html_is_self_contained(ready: dict[str, Any]) -> None:
     assert '<tr id="ev-budget">' in html
 
 
-def test_markdown_and_html_do_not_import_weasyprint() -> None:
+def test_markdown_and_html_do_not_import_weasyprint(tmp_path: Any) -> None:
     code = (
         "import sys\n"
         "from handoff_brief import load, render\n"
         f"h = load({str(SAMPLES / 'call-qualified.yaml')!r})\n"
         "render(h, 'md'); render(h, 'html')\n"
+        "from handoff_brief.cli import main\n"
+        f"main(['render', {str(SAMPLES / 'warmed.yaml')!r}, '-o', {str(tmp_path / 'b.md')!r}],"
+        " standalone_mode=False)\n"
+        "main(['check', '--json', " f"{str(SAMPLES / 'warmed.yaml')!r}], standalone_mode=False)\n"
         "print('weasyprint' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert (tmp_path / "b.md").read_text().startswith("# Brightline Dental Clinics")
