@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -97,3 +99,50 @@ def schema() -> None:
         handoff-brief schema > handoff.schema.json
     """
     click.echo(commands.schema_text())
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--to", "to", multiple=True, metavar="ADDR",
+              help="Recipient (repeatable). Default: the handoff's seller.email.")
+@click.option("--cc", multiple=True, metavar="ADDR", help="Copy to (repeatable).")
+@click.option("--from", "sender", metavar="ADDR", help="Sender, e.g. 'RevOps <ops@x.com>'.")
+@click.option("--reply-to", metavar="ADDR", help="Where replies go.")
+@click.option("--subject", metavar="TEMPLATE",
+              help="Subject with {tier} {account} {action} {due} {id} {owner} {seller}.")
+@click.option("--smtp", metavar="HOST[:PORT]", help="Send through this SMTP server.")
+@click.option("--starttls", "security", flag_value="starttls",
+              help="Upgrade the connection with STARTTLS (port 587 style).")
+@click.option("--ssl", "security", flag_value="ssl", help="Connect over TLS (port 465 style).")
+@click.option("--user", metavar="NAME",
+              help="Log in as NAME; the password comes from $HANDOFF_SMTP_PASSWORD.")
+@click.option("--cafile", type=click.Path(exists=True, dir_okay=False),
+              help="Trust the server certificate(s) in this PEM file.")
+@click.option("--eml", metavar="PATH",
+              help="Write RFC 5322 .eml files instead of sending (a folder for several).")
+@click.option("--dry-run", is_flag=True, help="Print who would receive what; send nothing.")
+def email(inputs: tuple[str, ...], to: tuple[str, ...], cc: tuple[str, ...],
+          sender: str | None, reply_to: str | None, subject: str | None, smtp: str | None,
+          security: str | None, user: str | None, cafile: str | None, eml: str | None,
+          dry_run: bool) -> None:
+    """E-mail ready handoffs' briefs to their sellers: text, HTML and the PDF attached.
+
+    Handoffs that are not ready are refused (there are no drafts by e-mail); the rest
+    are sent over one connection, and a summary ends the run (exit 1 if any failed).
+
+    \b
+    Example:
+        handoff-brief email samples/warmed.yaml --from 'RevOps <revops@example.com>' \\
+            --smtp localhost:8025
+        HANDOFF_SMTP_PASSWORD=... handoff-brief email leads/*.yaml \\
+            --from ops@example.com --smtp smtp.example.com --starttls --user ops
+    """
+    options = commands.EmailOptions(
+        sources=list(inputs), to=list(to), cc=list(cc), sender=sender, reply_to=reply_to,
+        subject=subject, smtp=smtp, security=security or "plain", user=user, cafile=cafile,
+        eml=eml, dry_run=dry_run)
+    with _user_errors():
+        outcome = commands.email_files(
+            options, password=os.environ.get("HANDOFF_SMTP_PASSWORD"),
+            now=datetime.datetime.now(datetime.timezone.utc))
+    _finish(outcome)

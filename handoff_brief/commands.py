@@ -169,3 +169,108 @@ def schema_text() -> str:
 
 def _label(source: str) -> str:
     return "<stdin>" if source == "-" else source
+
+
+@dataclass
+class EmailOptions:
+    """`handoff-brief email` as plain values (no Click)."""
+
+    sources: list[str]
+    to: list[str]
+    cc: list[str]
+    sender: str | None
+    reply_to: str | None
+    subject: str | None
+    smtp: str | None
+    security: str
+    user: str | None
+    cafile: str | None
+    eml: str | None
+    dry_run: bool
+
+
+def email_files(options: EmailOptions, *, password: str | None, now: Any,
+                sleep: Any = None) -> Outcome:
+    """Compose every ready handoff first, then write .eml files or send over one connection."""
+    from . import mail
+
+    if (options.smtp is None) == (options.eml is None):
+        raise UsageProblem("give either --smtp HOST[:PORT] to send, or --eml PATH to write "
+                           "message files")
+    if options.eml is not None and (options.user or options.security != "plain"):
+        raise UsageProblem("--user, --starttls and --ssl go with --smtp, not --eml")
+    if options.sender is None:
+        raise UsageProblem("give --from ADDRESS: the sender of the briefs")
+    sender = mail.parse_address(options.sender, "--from")
+    to = [mail.parse_address(a, "--to") for a in options.to]
+    cc = [mail.parse_address(a, "--cc") for a in options.cc]
+    reply_to = mail.parse_address(options.reply_to, "--reply-to") if options.reply_to else None
+    settings = None
+    if options.smtp is not None:
+        security = options.security  # validated by the caller's choice list
+        host, port = mail.parse_server(options.smtp, security)  # type: ignore[arg-type]
+        settings = mail.SmtpSettings(host, port, security, options.user,  # type: ignore[arg-type]
+                                     password, options.cafile)
+
+    outcome = Outcome()
+    outgoing: list[mail.Outgoing] = []
+    failed = 0
+    for source in options.sources:
+        name = _label(source)
+        try:
+            handoff = load(source, label=name)
+            outgoing.append(mail.compose(handoff, source=name, sender=sender, to=to, cc=cc,
+                                         reply_to=reply_to, subject=options.subject, now=now))
+        except HandoffBriefError as error:
+            failed += 1
+            outcome.err.append(f"not sent: {error.message}")
+
+    done = len(outgoing)
+    if options.dry_run:
+        for item in outgoing:
+            outcome.out += _dry_run_lines(item)
+    elif options.eml is not None:
+        outcome.err += _write_eml(outgoing, Path(options.eml), several=len(options.sources) > 1)
+    elif outgoing and settings is not None:
+        sender_kwargs = {"sleep": sleep} if sleep is not None else {}
+        with mail.Sender(settings, **sender_kwargs) as connection:
+            for item in outgoing:
+                delivery = connection.send(item)
+                failed += not delivery.ok
+                done -= not delivery.ok
+                verb = "sent" if delivery.ok else "FAILED"
+                detail = delivery.detail.removeprefix("sent ") if delivery.ok else delivery.detail
+                tries = f" after {delivery.attempts} attempts" if delivery.attempts > 1 else ""
+                outcome.err.append(f"{verb}: {item.source} ({item.handoff_id}) {detail}{tries}")
+    action = "would send" if options.dry_run else ("wrote" if options.eml else "sent")
+    outcome.err.append(f"{len(options.sources)} handoff{'s' if len(options.sources) != 1 else ''}"
+                       f": {done} {action}, {failed} failed")
+    outcome.exit_code = int(failed > 0)
+    return outcome
+
+
+def _dry_run_lines(item: Any) -> list[str]:
+    message = item.message
+    lines = [f"{item.source} ({item.handoff_id})",
+             f"  From:    {message['From']}", f"  To:      {message['To']}"]
+    if message["Cc"]:
+        lines.append(f"  Cc:      {message['Cc']}")
+    if message["Reply-To"]:
+        lines.append(f"  Reply-To: {message['Reply-To']}")
+    pages = f"{item.pages} page{'s' if item.pages != 1 else ''}"
+    lines += [f"  Subject: {message['Subject']}",
+              f"  Attach:  {item.handoff_id}.pdf ({pages}, {item.pdf_bytes:,} bytes)"]
+    return lines
+
+
+def _write_eml(outgoing: list[Any], target: Path, *, several: bool) -> list[str]:
+    from email import policy
+
+    if several:
+        target.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for item in outgoing:
+        path = target / f"{item.handoff_id}.eml" if several else target
+        write_atomic(path, item.message.as_bytes(policy=policy.SMTP))
+        lines.append(f"wrote {path} (to {', '.join(item.rcpt)})")
+    return lines

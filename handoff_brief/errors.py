@@ -56,14 +56,16 @@ class InvalidHandoff(HandoffBriefError):
 class NotReady(HandoffBriefError):
     """The handoff loads, but error-level readiness findings block a seller-ready brief."""
 
-    def __init__(self, source: str, findings: list[Finding]) -> None:
+    def __init__(self, source: str, findings: list[Finding], *, drafts: bool = True) -> None:
         self.source = source
         self.findings = findings
         blocking = [f for f in findings if f.level == "error"]
         count = len(blocking)
         lines = "\n".join(f"  {finding}" for finding in findings)
+        hint = ("Fix the errors above, or pass --draft for a draft marked 'DRAFT - not "
+                "handoff-ready'." if drafts else
+                "Fix the errors above; a brief that is not handoff-ready is never e-mailed.")
         super().__init__(
             f"{source} is not handoff-ready ({count} error{'s' if count != 1 else ''}):\n"
-            f"{lines}\nFix the errors above, or pass --draft for a draft marked "
-            "'DRAFT - not handoff-ready'."
+            f"{lines}\n{hint}"
         )

@@ -29,7 +29,7 @@ TIERS = ("qualified", "warmed", "call-qualified")
 CONSISTENCY_ERROR = "handoff_consistency"
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -50,7 +50,7 @@ def _iso_date(value: Any) -> Any:
 
 def _email(value: str) -> str:
     value = value.strip()
-    if not _EMAIL.match(value):
+    if not EMAIL_PATTERN.match(value):
         raise ValueError(f"must be an e-mail address like name@example.com (got {value!r})")
     return value
 

@@ -134,9 +134,11 @@ def render_markdown(brief: BriefView) -> str:
     return "\n".join(out).strip() + "\n"
 
 
-def render_html(brief: BriefView) -> str:
+def render_html(brief: BriefView, *, css: str | None = None) -> str:
+    """The self-contained HTML brief; `css` replaces the built-in stylesheet."""
     template = _environment("html").get_template(f"html/{brief.h.tier}.html.j2")
-    return template.render(b=brief, h=brief.h, css=Markup(_css()), **_helpers(brief, html=True))
+    return template.render(b=brief, h=brief.h, css=Markup(_css() if css is None else css),
+                           **_helpers(brief, html=True))
 
 
 def _pdf_title(handoff: Handoff) -> str:
