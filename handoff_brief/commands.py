@@ -194,9 +194,12 @@ def email_files(options: EmailOptions, *, password: str | None, now: Any,
     """Compose every ready handoff first, then write .eml files or send over one connection."""
     from . import mail
 
-    if (options.smtp is None) == (options.eml is None):
+    if options.smtp is not None and options.eml is not None:
+        raise UsageProblem("give --smtp HOST[:PORT] to send, or --eml PATH to write message "
+                           "files, not both")
+    if options.smtp is None and options.eml is None and not options.dry_run:
         raise UsageProblem("give either --smtp HOST[:PORT] to send, or --eml PATH to write "
-                           "message files")
+                           "message files (or --dry-run to see who would receive what)")
     if options.eml is not None and (options.user or options.security != "plain"):
         raise UsageProblem("--user, --starttls and --ssl go with --smtp, not --eml")
     if options.sender is None:

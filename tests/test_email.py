@@ -329,8 +329,7 @@ def test_eml_files_and_dry_run(tmp_path: Path) -> None:
     assert parsed["To"] == "Tom Becker <tom.becker@vendor.example>"
     assert b"\r\n" in raw
 
-    dry = commands.email_files(options(sources[:1], eml=str(tmp_path / "x.eml"), dry_run=True),
-                               password=None, now=NOW)
+    dry = commands.email_files(options(sources[:1], dry_run=True), password=None, now=NOW)
     assert dry.out[:4] == [
         f"{sources[0]} (nordwind-pumps-2026-11)",
         f"  From:    {FROM}",
@@ -339,7 +338,7 @@ def test_eml_files_and_dry_run(tmp_path: Path) -> None:
         "field-service benchmark for pump… by 2026-11-27",
     ]
     assert dry.out[4].startswith("  Attach:  nordwind-pumps-2026-11.pdf (1 page, ")
-    assert not (tmp_path / "x.eml").exists()
+    assert dry.err == ["1 handoff: 1 would send, 0 failed"]
 
 
 def test_subject_template_and_shortening(ready: dict[str, Any]) -> None:
