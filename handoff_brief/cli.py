@@ -146,3 +146,59 @@ def email(inputs: tuple[str, ...], to: tuple[str, ...], cc: tuple[str, ...],
             options, password=os.environ.get("HANDOFF_SMTP_PASSWORD"),
             now=datetime.datetime.now(datetime.timezone.utc))
     _finish(outcome)
+
+
+@main.group()
+def crm() -> None:
+    """Attach briefs to CRM records: Salesforce, HubSpot, Pipedrive.
+
+    The record ids come from the handoff's `crm:` section.
+
+    \b
+    Example:
+        handoff-brief crm export --to hubspot samples/*.yaml -o hubspot-out
+    """
+
+
+_CRM_CHOICE = click.Choice(["salesforce", "hubspot", "pipedrive"])
+
+
+@crm.command("export")
+@click.option("--to", "target", type=_CRM_CHOICE, required=True, help="The CRM.")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output", required=True, metavar="DIR", help="Folder to write into.")
+def crm_export(target: str, inputs: tuple[str, ...], output: str) -> None:
+    """Write each ready brief's PDF and what the CRM's own tools take.
+
+    Salesforce: a Data Loader CSV inserting ContentVersion. HubSpot and Pipedrive: the
+    file-upload and note request bodies, one JSON file per handoff. Always a
+    manifest.json of what was exported and what was skipped, with the reason.
+
+    \b
+    Example:
+        handoff-brief crm export --to salesforce samples/*.yaml -o crm-out
+    """
+    with _user_errors():
+        outcome = commands.crm_export(target, list(inputs), output)
+    _finish(outcome)
+
+
+@crm.command("push")
+@click.option("--to", "target", type=_CRM_CHOICE, required=True, help="The CRM.")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--base-url", metavar="URL", help="API base URL, e.g. for a sandbox.")
+def crm_push(target: str, inputs: tuple[str, ...], base_url: str | None) -> None:
+    """Upload each ready brief to its record and add a note, once per brief.
+
+    Credentials come only from the environment: SALESFORCE_INSTANCE_URL and
+    SALESFORCE_ACCESS_TOKEN; HUBSPOT_ACCESS_TOKEN; PIPEDRIVE_COMPANY_DOMAIN and
+    PIPEDRIVE_API_TOKEN. Pushing the same brief again attaches nothing new.
+
+    \b
+    Example:
+        HUBSPOT_ACCESS_TOKEN=... handoff-brief crm push --to hubspot samples/*.yaml
+    """
+    with _user_errors():
+        outcome = commands.crm_push(target, list(inputs), environ=os.environ,
+                                    base_url=base_url)
+    _finish(outcome)

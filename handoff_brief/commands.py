@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .check import Finding, check, is_ready
 from .errors import HandoffBriefError, InvalidHandoff, Problem
+from .files import write_atomic
 from .load import load
 from .model import json_schema
 from .render import FORMATS, Format, Paper, render
@@ -74,23 +73,6 @@ def render_file(source: str, output: str | None, fmt: str | None, paper: Paper,
             f" ({result.pages} page{'s' if result.pages != 1 else ''})")
         outcome.err.append(f"wrote {target}{pages}")
     return outcome
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: no partial file survives."""
-    folder = path.parent
-    temp: Path | None = None
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False) as handle:
-            temp = Path(handle.name)
-            handle.write(data)
-        os.replace(temp, path)
-    except OSError as error:
-        if temp is not None:
-            temp.unlink(missing_ok=True)
-        raise HandoffBriefError(f"cannot write {path}: {error.strerror}; check that the "
-                                f"folder {folder} exists and is writable") from None
 
 
 @dataclass
@@ -277,3 +259,82 @@ def _write_eml(outgoing: list[Any], target: Path, *, several: bool) -> list[str]
         write_atomic(path, item.message.as_bytes(policy=policy.SMTP))
         lines.append(f"wrote {path} (to {', '.join(item.rcpt)})")
     return lines
+
+
+def _crm_briefs(crm: Any, sources: list[str]) -> tuple[list[Any], list[dict[str, Any]], int]:
+    """Ready briefs for `crm`; skipped ones with reasons; how many count as failures."""
+    from .crm import Skip, prepare
+
+    briefs, skipped, failed = [], [], 0
+    for source in sources:
+        name = _label(source)
+        try:
+            handoff = load(source, label=name)
+        except HandoffBriefError as error:
+            first = error.message.splitlines()[0].removesuffix(":")
+            skipped.append({"file": name, "id": None, "reason": f"invalid: {first}"})
+            failed += 1
+            continue
+        try:
+            briefs.append(prepare(handoff, name, crm))
+        except Skip as skip:
+            skipped.append({"file": name, "id": handoff.id, "reason": skip.message})
+            failed += skip.message.startswith("not handoff-ready")
+    return briefs, skipped, failed
+
+
+def crm_export(crm: Any, sources: list[str], folder: str) -> Outcome:
+    """`handoff-brief crm export`: PDFs plus what the CRM's tools take, and a manifest."""
+    from .crm import write_export
+
+    briefs, skipped, failed = _crm_briefs(crm, sources)
+    write_export(crm, briefs, skipped, Path(folder))
+    outcome = Outcome(err=[f"skipped: {s['file']}: {s['reason']}" for s in skipped])
+    outcome.err.append(f"{len(sources)} handoff{'s' if len(sources) != 1 else ''}: "
+                       f"{len(briefs)} exported for {crm}, {len(skipped)} skipped; see "
+                       f"{Path(folder) / 'manifest.json'}")
+    outcome.exit_code = int(failed > 0)
+    return outcome
+
+
+def crm_push(crm: Any, sources: list[str], *, environ: Any, base_url: str | None = None,
+             sleep: Any = None) -> Outcome:
+    """`handoff-brief crm push`: attach each ready brief to its record, once."""
+    try:
+        from . import crm_push as pushing
+    except ImportError as error:
+        if error.name != "httpx":
+            raise
+        raise HandoffBriefError("crm push needs the httpx package: pip install "
+                                "'handoff-brief[crm]'") from None
+
+    api = pushing.connect(crm, environ, base_url=base_url,
+                          **({"sleep": sleep} if sleep is not None else {}))
+    briefs, skipped, unready = _crm_briefs(crm, sources)
+    outcome = Outcome(err=[f"skipped: {s['file']}: {s['reason']}" for s in skipped])
+    counts = {"attached": 0, "already attached": 0, "failed": 0}
+    try:
+        for index, brief in enumerate(briefs):
+            try:
+                result = pushing.push(api, brief)
+            except pushing.AuthError as error:
+                left = len(briefs) - index - 1
+                counts["failed"] += 1 + left
+                outcome.err.append(f"FAILED: {brief.source} ({brief.handoff.id}): "
+                                   f"{error.message}; stopped, {left} not attempted")
+                break
+            except HandoffBriefError as error:
+                counts["failed"] += 1
+                outcome.err.append(f"FAILED: {brief.source} ({brief.handoff.id}): "
+                                   f"{error.message}")
+                continue
+            state = "already attached" if result.already else "attached"
+            counts[state] += 1
+            outcome.err.append(f"{state}: {brief.source} ({brief.handoff.id}) {result.detail}")
+    finally:
+        api.close()
+    outcome.err.append(f"{len(sources)} handoff{'s' if len(sources) != 1 else ''}: "
+                       f"{counts['attached']} attached, {counts['already attached']} already "
+                       f"attached, {len(skipped)} skipped, {counts['failed']} failed")
+    outcome.exit_code = int(counts["failed"] + unready > 0)
+    return outcome

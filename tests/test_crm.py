@@ -1,0 +1,325 @@
+"""CRM export shapes, and push against a local HTTP server that records every request."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from handoff_brief import commands, load
+from handoff_brief.crm import (
+    SALESFORCE_COLUMNS,
+    CrmBrief,
+    neutralise_cell,
+    note_html,
+    prepare,
+    write_export,
+)
+from handoff_brief.crm_push import connect, push
+from handoff_brief.errors import HandoffBriefError
+
+from .conftest import SAMPLES, pdf_text
+
+TIERS = ("qualified", "warmed", "call-qualified")
+
+
+@pytest.fixture(scope="module")
+def briefs() -> dict[str, dict[str, CrmBrief]]:
+    """Each sample prepared for each CRM; the PDF is rendered once per sample."""
+    prepared: dict[str, dict[str, CrmBrief]] = {}
+    for tier in TIERS:
+        handoff = load(SAMPLES / f"{tier}.yaml")
+        first = prepare(handoff, f"samples/{tier}.yaml", "salesforce")
+        prepared[tier] = {"salesforce": first}
+        for crm in ("hubspot", "pipedrive"):
+            if handoff.crm and getattr(handoff.crm, crm):
+                prepared[tier][crm] = CrmBrief(first.source, handoff, first.pdf, first.digest)
+    return prepared
+
+
+def test_salesforce_data_loader_csv(briefs: Any, tmp_path: Path) -> None:
+    chosen = [briefs[t]["salesforce"] for t in TIERS]
+    write_export("salesforce", chosen, [{"file": "x.yaml", "id": None, "reason": "invalid"}],
+                 tmp_path)
+    raw = (tmp_path / "salesforce-contentversion.csv").read_bytes()
+    assert raw.startswith(b'"Title","Description","PathOnClient","VersionData",'
+                          b'"FirstPublishLocationId"\r\n')
+    rows = list(csv.DictReader(raw.decode("utf-8").splitlines()))
+    assert list(rows[0]) == SALESFORCE_COLUMNS
+    first = rows[0]
+    brief = briefs["qualified"]["salesforce"]
+    assert first == {
+        "Title": f"Handoff brief: Nordwind Pumpen AG (nordwind-pumps-2026-11 {brief.digest})",
+        "Description": "Qualified handoff prepared 2026-11-20 by Priya Natarajan. Next: Send "
+                       "Katrin Vogel the field-service benchmark for pump makers and propose a "
+                       "30-minute call on dispatch planning by 2026-11-27.",
+        "PathOnClient": "nordwind-pumps-2026-11.pdf",
+        "VersionData": "nordwind-pumps-2026-11.pdf",
+        "FirstPublishLocationId": "0015g00000NwPmAAAV",
+    }
+    for row in rows:
+        assert (tmp_path / row["VersionData"]).read_bytes().startswith(b"%PDF")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["crm"] == "salesforce" and manifest["csv"] == "salesforce-contentversion.csv"
+    assert [e["id"] for e in manifest["exported"]] == [
+        "nordwind-pumps-2026-11", "brightline-clinics-2026-11", "acme-logistics-2026-11"]
+    assert manifest["skipped"] == [{"file": "x.yaml", "id": None, "reason": "invalid"}]
+
+
+def test_hubspot_request_bodies(briefs: Any, tmp_path: Path) -> None:
+    brief = briefs["call-qualified"]["hubspot"]
+    write_export("hubspot", [brief], [], tmp_path)
+    body = json.loads((tmp_path / "acme-logistics-2026-11.hubspot.json").read_text())
+    assert body["file"] == {"path": "acme-logistics-2026-11.pdf",
+                            "fileName": f"acme-logistics-2026-11-{brief.digest}.pdf",
+                            "folderPath": "/handoff-briefs", "options": {"access": "PRIVATE"}}
+    note = body["note"]
+    assert note["properties"]["hs_timestamp"] == "2026-11-20T00:00:00.000Z"
+    assert note["properties"]["hs_attachment_ids"] == "<id of the uploaded file>"
+    assert note["associations"] == [
+        {"to": {"id": "18230941"}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
+                                              "associationTypeId": 190}]},
+        {"to": {"id": "99120331"}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
+                                              "associationTypeId": 214}]},
+        {"to": {"id": "551203"}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
+                                            "associationTypeId": 202}]},
+    ]
+    html = note["properties"]["hs_note_body"]
+    assert html.startswith("<p><strong>Handoff brief (Call-qualified): Acme Logistics GmbH"
+                           "</strong></p><p><strong>Next action:</strong> Book a 45-minute")
+    assert "<li>Active, measured pain from manual slotting in peak season.</li>" in html
+    assert "<li>Open objection: The last WMS rollout took nine months.</li>" in html
+    assert "Worried about licence cost" not in html  # addressed: not an open risk
+    assert f"handoff-brief acme-logistics-2026-11 {brief.digest}" in html
+    assert len(html) <= 65_536
+
+
+def test_pipedrive_request_bodies(briefs: Any, tmp_path: Path) -> None:
+    brief = briefs["call-qualified"]["pipedrive"]
+    write_export("pipedrive", [brief], [], tmp_path)
+    body = json.loads((tmp_path / "acme-logistics-2026-11.pipedrive.json").read_text())
+    assert body["file"] == {"path": "acme-logistics-2026-11.pdf",
+                            "fileName": f"acme-logistics-2026-11-{brief.digest}.pdf",
+                            "deal_id": 9921, "person_id": 7712, "org_id": 4410}
+    assert body["note"]["content"] == note_html(brief)
+    assert (body["note"]["deal_id"], body["note"]["person_id"], body["note"]["org_id"]) == (
+        9921, 7712, 4410)
+
+
+def test_note_body_escapes_data_and_respects_the_limit(ready: dict[str, Any],
+                                                       briefs: Any) -> None:
+    from handoff_brief.load import validate
+
+    ready["fit"][0]["reason"] = "<script>alert(1)</script> [headcount]"
+    handoff = validate(ready, "t.yaml")
+    brief = CrmBrief("t.yaml", handoff, b"%PDF", "0123456789ab")
+    html = note_html(brief)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;</li>" in html
+    short = note_html(brief, limit=600)
+    assert len(short) <= 600 and short.endswith("</p>")
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_csv_cells_cannot_start_formulas(cell: str) -> None:
+    assert neutralise_cell(cell) == "'" + cell
+    assert neutralise_cell("Acme") == "Acme"
+
+
+def test_formula_in_a_record_id_is_neutralised(write: Any, ready: dict[str, Any],
+                                               tmp_path: Path) -> None:
+    ready["crm"] = {"salesforce": {"record": "=HYPERLINK(\"http://evil.example\",\"x\")"}}
+    outcome = commands.crm_export("salesforce", [str(write(ready))], str(tmp_path / "out"))
+    assert outcome.exit_code == 0
+    rows = list(csv.reader((tmp_path / "out" / "salesforce-contentversion.csv")
+                           .read_text().splitlines()))
+    assert rows[1][4] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+
+
+def test_export_skips_with_reasons(tmp_path: Path, write: Any, ready: dict[str, Any]) -> None:
+    del ready["crm"]["salesforce"]
+    no_record = write(ready, "no-record.yaml")
+    outcome = commands.crm_export("salesforce", [str(no_record),
+                                                 str(SAMPLES / "weak" / "no-due-date.yaml")],
+                                  str(tmp_path))
+    assert outcome.exit_code == 1  # a not-ready handoff is a failure; a missing id is not
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["exported"] == []
+    assert manifest["skipped"] == [
+        {"file": str(no_record), "id": "acme-logistics-2026-11",
+         "reason": "no record id for salesforce: add crm.salesforce.record to the handoff"},
+        {"file": str(SAMPLES / "weak" / "no-due-date.yaml"), "id": "weak-no-due-date",
+         "reason": "not handoff-ready (next-action-missing); run handoff-brief check "
+                   f"{SAMPLES / 'weak' / 'no-due-date.yaml'}"},
+    ]
+
+
+# -- push ------------------------------------------------------------------------------------
+
+def _api(crm: str, httpserver: HTTPServer, waits: list[float] | None = None) -> Any:
+    environ = {"SALESFORCE_INSTANCE_URL": "unused", "SALESFORCE_ACCESS_TOKEN": "sf-token",
+               "HUBSPOT_ACCESS_TOKEN": "hs-token", "PIPEDRIVE_COMPANY_DOMAIN": "acme",
+               "PIPEDRIVE_API_TOKEN": "pd-token"}
+    sleep = (waits.append if waits is not None else lambda seconds: None)
+    return connect(crm, environ, base_url=httpserver.url_for("/"), sleep=sleep)  # type: ignore
+
+
+def test_salesforce_push_and_idempotency(briefs: Any, httpserver: HTTPServer) -> None:
+    brief = briefs["call-qualified"]["salesforce"]
+    query = f"SELECT Id FROM ContentVersion WHERE Title = '{brief.title}'"
+    auth = {"Authorization": "Bearer sf-token"}
+    httpserver.expect_ordered_request("/services/data/v60.0/query", method="GET",
+                                      query_string={"q": query}, headers=auth) \
+        .respond_with_json({"totalSize": 0, "records": []})
+    httpserver.expect_ordered_request("/services/data/v60.0/sobjects/ContentVersion",
+                                      method="POST", headers=auth) \
+        .respond_with_json({"id": "0685g00000XyZ", "success": True}, status=201)
+    httpserver.expect_ordered_request("/services/data/v60.0/query", method="GET",
+                                      query_string={"q": query}) \
+        .respond_with_json({"totalSize": 1, "records": [{"Id": "0685g00000XyZ"}]})
+    api = _api("salesforce", httpserver)
+    first = push(api, brief)
+    again = push(api, brief)
+    httpserver.check_assertions()
+    assert (first.already, first.detail) == (
+        False, "attached to 0065g00000AbCdEAAV (ContentVersion 0685g00000XyZ)")
+    assert (again.already, again.detail) == (
+        True, "already on 0065g00000AbCdEAAV (ContentVersion 0685g00000XyZ)")
+    created = json.loads(httpserver.log[1][0].get_data())
+    assert created["Title"] == brief.title
+    assert created["PathOnClient"] == "acme-logistics-2026-11.pdf"
+    assert created["FirstPublishLocationId"] == "0065g00000AbCdEAAV"
+    assert base64.b64decode(created["VersionData"]) == brief.pdf
+    assert len(httpserver.log) == 3  # the second push uploaded nothing
+
+
+def test_hubspot_push_uploads_then_notes(briefs: Any, httpserver: HTTPServer) -> None:
+    brief = briefs["call-qualified"]["hubspot"]
+    auth = {"Authorization": "Bearer hs-token"}
+    httpserver.expect_ordered_request("/crm/v3/objects/notes/search", method="POST",
+                                      headers=auth).respond_with_json({"total": 0,
+                                                                       "results": []})
+    httpserver.expect_ordered_request("/files/v3/files", method="POST", headers=auth) \
+        .respond_with_json({"id": "777"}, status=201)
+    httpserver.expect_ordered_request("/crm/v3/objects/notes", method="POST", headers=auth) \
+        .respond_with_json({"id": "888"}, status=201)
+    result = push(_api("hubspot", httpserver), brief)
+    httpserver.check_assertions()
+    assert result.detail == ("attached to company 18230941, deal 99120331, contact 551203 "
+                             "(file 777, note 888)")
+    search = json.loads(httpserver.log[0][0].get_data())
+    assert search["filterGroups"][0]["filters"][0] == {
+        "propertyName": "hs_note_body", "operator": "CONTAINS_TOKEN", "value": brief.digest}
+    upload: Request = httpserver.log[1][0]
+    assert upload.files["file"].filename == brief.upload_name
+    assert pdf_text(upload.files["file"].read())[0].startswith("Acme Logistics GmbH")
+    assert json.loads(upload.form["options"]) == {"access": "PRIVATE"}
+    assert upload.form["folderPath"] == "/handoff-briefs"
+    upload.close()
+    note = json.loads(httpserver.log[2][0].get_data())
+    assert note["properties"]["hs_attachment_ids"] == "777"
+    assert [a["types"][0]["associationTypeId"] for a in note["associations"]] == [190, 214, 202]
+
+
+def test_hubspot_push_twice_attaches_once(briefs: Any, httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/crm/v3/objects/notes/search", method="POST") \
+        .respond_with_json({"total": 1, "results": [{"id": "888"}]})
+    result = push(_api("hubspot", httpserver), briefs["call-qualified"]["hubspot"])
+    assert (result.already, result.detail) == (True, "already attached (note 888)")
+    assert len(httpserver.log) == 1
+
+
+def test_pipedrive_push(briefs: Any, httpserver: HTTPServer) -> None:
+    brief = briefs["call-qualified"]["pipedrive"]
+    auth = {"x-api-token": "pd-token"}
+    httpserver.expect_ordered_request("/api/v1/deals/9921/files", method="GET", headers=auth) \
+        .respond_with_json({"success": True, "data": [{"id": 1, "name": "other.pdf"}]})
+    httpserver.expect_ordered_request("/api/v1/files", method="POST", headers=auth) \
+        .respond_with_json({"success": True, "data": {"id": 55}}, status=201)
+    httpserver.expect_ordered_request("/api/v1/notes", method="POST", headers=auth) \
+        .respond_with_json({"success": True, "data": {"id": 66}}, status=201)
+    result = push(_api("pipedrive", httpserver), brief)
+    httpserver.check_assertions()
+    assert result.detail == "attached to deal 9921, person 7712, org 4410 (file 55)"
+    upload: Request = httpserver.log[1][0]
+    assert (upload.form["deal_id"], upload.form["person_id"], upload.form["org_id"]) == (
+        "9921", "7712", "4410")
+    assert upload.files["file"].filename == brief.upload_name
+    upload.close()
+    note = json.loads(httpserver.log[2][0].get_data())
+    assert note == {"content": note_html(brief), "deal_id": 9921, "person_id": 7712,
+                    "org_id": 4410}
+    assert "api_token" not in httpserver.log[0][0].url
+
+
+def test_429_is_retried_after_the_servers_wait(briefs: Any, httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/crm/v3/objects/notes/search") \
+        .respond_with_response(Response("slow down", status=429, headers={"Retry-After": "7"}))
+    httpserver.expect_ordered_request("/crm/v3/objects/notes/search") \
+        .respond_with_response(Response("oops", status=503))
+    httpserver.expect_ordered_request("/crm/v3/objects/notes/search") \
+        .respond_with_json({"total": 1, "results": [{"id": "9"}]})
+    waits: list[float] = []
+    result = push(_api("hubspot", httpserver, waits), briefs["call-qualified"]["hubspot"])
+    assert result.already and waits == [7.0, 2.0]
+
+
+def test_retries_are_bounded(briefs: Any, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/crm/v3/objects/notes/search") \
+        .respond_with_response(Response("down", status=502))
+    waits: list[float] = []
+    with pytest.raises(HandoffBriefError) as caught:
+        push(_api("hubspot", httpserver, waits), briefs["call-qualified"]["hubspot"])
+    assert caught.value.message == ("HubSpot answered 502 to POST /crm/v3/objects/notes/search"
+                                    " 3 times; try again later")
+    assert waits == [1.0, 2.0] and len(httpserver.log) == 3
+
+
+def test_401_gives_a_clear_message_and_stops_the_run(httpserver: HTTPServer,
+                                                     monkeypatch: Any) -> None:
+    httpserver.expect_request("/crm/v3/objects/notes/search") \
+        .respond_with_json({"message": "expired"}, status=401)
+    environ = {"HUBSPOT_ACCESS_TOKEN": "expired-token"}
+    outcome = commands.crm_push("hubspot", [str(SAMPLES / "call-qualified.yaml"),
+                                            str(SAMPLES / "qualified.yaml")],
+                                environ=environ, base_url=httpserver.url_for("/"))
+    assert outcome.exit_code == 1
+    assert outcome.err == [
+        f"FAILED: {SAMPLES / 'call-qualified.yaml'} (acme-logistics-2026-11): HubSpot refused "
+        "the credentials (401): check HUBSPOT_ACCESS_TOKEN and that it may upload files and "
+        "create notes; stopped, 1 not attempted",
+        "2 handoffs: 0 attached, 0 already attached, 0 skipped, 2 failed",
+    ]
+    assert "expired-token" not in "\n".join(outcome.err)
+    assert len(httpserver.log) == 1
+
+
+def test_credentials_only_from_the_environment() -> None:
+    with pytest.raises(HandoffBriefError) as caught:
+        connect("salesforce", {})
+    assert caught.value.message == ("crm push --to salesforce needs SALESFORCE_INSTANCE_URL "
+                                    "and SALESFORCE_ACCESS_TOKEN in the environment")
+    with pytest.raises(HandoffBriefError, match="refusing to send HubSpot credentials to "
+                                                "http://crm.example.com: use https"):
+        connect("hubspot", {"HUBSPOT_ACCESS_TOKEN": "t"}, base_url="http://crm.example.com")
+
+
+def test_push_skips_a_handoff_without_a_record(httpserver: HTTPServer, write: Any,
+                                               ready: dict[str, Any]) -> None:
+    ready["crm"].pop("pipedrive", None)
+    path = write(ready)
+    outcome = commands.crm_push("pipedrive", [str(path)], environ={
+        "PIPEDRIVE_API_TOKEN": "t", "PIPEDRIVE_COMPANY_DOMAIN": "acme"},
+        base_url=httpserver.url_for("/"))
+    assert outcome.exit_code == 0
+    assert outcome.err == [
+        f"skipped: {path}: no record id for pipedrive: add crm.pipedrive (org, deal or "
+        "person) to the handoff",
+        "1 handoff: 0 attached, 0 already attached, 1 skipped, 0 failed",
+    ]
+    assert httpserver.log == []
