@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,14 @@ def test_export_skips_with_reasons(tmp_path: Path, write: Any, ready: dict[str, 
 
 # -- push ------------------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def _close_uploads(httpserver: HTTPServer) -> Iterator[None]:
+    """Close the spooled upload files the test server parsed, so none leaks to the GC."""
+    yield
+    for request, _ in httpserver.log:
+        request.close()
+
+
 def _api(crm: str, httpserver: HTTPServer, waits: list[float] | None = None) -> Any:
     environ = {"SALESFORCE_INSTANCE_URL": "unused", "SALESFORCE_ACCESS_TOKEN": "sf-token",
                "HUBSPOT_ACCESS_TOKEN": "hs-token", "PIPEDRIVE_COMPANY_DOMAIN": "acme",
@@ -220,7 +229,6 @@ def test_hubspot_push_uploads_then_notes(briefs: Any, httpserver: HTTPServer) ->
     assert pdf_text(upload.files["file"].read())[0].startswith("Acme Logistics GmbH")
     assert json.loads(upload.form["options"]) == {"access": "PRIVATE"}
     assert upload.form["folderPath"] == "/handoff-briefs"
-    upload.close()
     note = json.loads(httpserver.log[2][0].get_data())
     assert note["properties"]["hs_attachment_ids"] == "777"
     assert [a["types"][0]["associationTypeId"] for a in note["associations"]] == [190, 214, 202]
@@ -250,7 +258,6 @@ def test_pipedrive_push(briefs: Any, httpserver: HTTPServer) -> None:
     assert (upload.form["deal_id"], upload.form["person_id"], upload.form["org_id"]) == (
         "9921", "7712", "4410")
     assert upload.files["file"].filename == brief.upload_name
-    upload.close()
     note = json.loads(httpserver.log[2][0].get_data())
     assert note == {"content": note_html(brief), "deal_id": 9921, "person_id": 7712,
                     "org_id": 4410}
