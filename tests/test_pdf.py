@@ -122,3 +122,19 @@ def test_the_fetcher_refuses_outside_assets(tmp_path: Path) -> None:
         fetcher.fetch((tmp_path / "x.css").as_uri())
     with pytest.raises(ValueError, match="reads no file outside its assets"):
         fetcher.fetch("file:///etc/passwd")
+
+
+def test_checks_and_uncertainty_stand_side_by_side(sample_pdfs: dict[str, bytes]) -> None:
+    """The two short lists share a row, so the decision block fits the top of page one."""
+    page = PdfReader(io.BytesIO(sample_pdfs["qualified"])).pages[0]
+    where: dict[str, tuple[float, float]] = {}
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        for heading in ("WHAT WAS CHECKED", "KNOWN UNCERTAINTY", "WHY IT PASSED"):
+            if heading in text:
+                where[heading] = (round(tm[4]), round(tm[5]))
+
+    page.extract_text(visitor_text=visit)
+    assert where["WHAT WAS CHECKED"][1] == where["KNOWN UNCERTAINTY"][1]
+    assert where["WHAT WAS CHECKED"][0] < where["KNOWN UNCERTAINTY"][0]
+    assert where["WHY IT PASSED"][1] < where["WHAT WAS CHECKED"][1]  # y grows downwards here
