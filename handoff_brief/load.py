@@ -8,6 +8,7 @@ import re
 import sys
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,29 +177,63 @@ def _parse_yaml(text: str, name: str) -> _Parsed:
         root = loader.get_single_node()
         if root is None:
             return _fail(name, "holds no YAML document; a handoff is a mapping of keys")
-        parsed = _Parsed(None)
-        walker = _Walker(name, parsed)
-        if walker.expanded_size(root) > MAX_EXPANDED_NODES:
-            return _fail(name, f"expands to more than {MAX_EXPANDED_NODES:,} values through YAML "
-                         "aliases (&anchor / *alias); write the values out instead", 1)
-        walker.walk(root, ())
-        if parsed.problems:
-            return parsed
+        return _from_node(loader, root, name)
+    except yaml.YAMLError as error:
+        return _yaml_error(error, text, name)
+    finally:
+        loader.dispose()
+
+
+def yaml_documents(text: str, name: str) -> Iterator[tuple[int, _Parsed]]:
+    """Each document of a multi-document YAML text with the line it starts on.
+
+    A syntax error ends the stream: it is yielded as a failed document.
+    """
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as error:
+        yield 1, _control_character(error, text, name)
+        return
+    try:
+        while loader.check_node():
+            root = loader.get_node()
+            if root is None:
+                break
+            line = root.start_mark.line + 1
+            yield line, _from_node(loader, root, name)
+    except yaml.YAMLError as error:
+        parsed = _yaml_error(error, text, name)
+        yield parsed.problems[0].line or 1, parsed
+    except RecursionError:
+        yield 1, _fail(name, "is nested too deeply to be a handoff")
+    finally:
+        loader.dispose()
+
+
+def _from_node(loader: _Loader, root: yaml.Node, name: str) -> _Parsed:
+    parsed = _Parsed(None)
+    walker = _Walker(name, parsed)
+    if walker.expanded_size(root) > MAX_EXPANDED_NODES:
+        return _fail(name, f"expands to more than {MAX_EXPANDED_NODES:,} values through YAML "
+                     "aliases (&anchor / *alias); write the values out instead",
+                     root.start_mark.line + 1)
+    walker.walk(root, ())
+    if not parsed.problems:
         parsed.data = loader.construct_document(root)
-        return parsed
-    except yaml.MarkedYAMLError as error:
+    return parsed
+
+
+def _yaml_error(error: yaml.YAMLError, text: str, name: str) -> _Parsed:
+    if isinstance(error, yaml.reader.ReaderError):
+        return _control_character(error, text, name)
+    if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         what = error.problem or "cannot be parsed"
         if "expected a single document" in str(error.context or "") + what:
             what = "holds several YAML documents (---); give one handoff per file"
         line = mark.line + 1 if mark is not None else None
         return _fail(name, f"is not valid YAML: {what}", line)
-    except yaml.reader.ReaderError as error:
-        return _control_character(error, text, name)
-    except yaml.YAMLError as error:
-        return _fail(name, f"is not valid YAML: {error}")
-    finally:
-        loader.dispose()
+    return _fail(name, f"is not valid YAML: {error}")
 
 
 def _control_character(error: yaml.reader.ReaderError, text: str, name: str) -> _Parsed:
