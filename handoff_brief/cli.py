@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -201,4 +203,55 @@ def crm_push(target: str, inputs: tuple[str, ...], base_url: str | None) -> None
     with _user_errors():
         outcome = commands.crm_push(target, list(inputs), environ=os.environ,
                                     base_url=base_url)
+    _finish(outcome)
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [part for part in chosen if part not in FORMATS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"use a comma-separated list of {', '.join(FORMATS)}")
+    return chosen
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output", required=True, metavar="OUTDIR",
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the briefs.")
+@click.option("--format", "formats", default="pdf", show_default=True, metavar="LIST",
+              help="Comma-separated: pdf, md, html.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option("--suppress", multiple=True, type=click.Path(exists=True, dir_okay=False,
+                                                            path_type=Path),
+              help="A suppression list (CSV with domain/email columns, or one per line).")
+@click.option("--paper", type=click.Choice(PAPERS), default="a4", show_default=True)
+@click.option("--draft", is_flag=True, help="Also render handoffs that are not ready, marked.")
+@click.option("--force", is_flag=True, help="Render again even what is up to date.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def batch(inputs: tuple[str, ...], output: Path, formats: str, jobs: int | None,
+          suppress: tuple[Path, ...], paper: str, draft: bool, force: bool,
+          as_json: bool) -> None:
+    """Render many handoffs: de-duplicated, suppressed, incremental, in parallel.
+
+    INPUT is a file or a folder (searched recursively): .yaml/.yml (several documents
+    separated by ---), .json (an object or a list), .jsonl (one handoff per line). Every
+    handoff is reported once as rendered, unchanged, not_ready, invalid, duplicate or
+    suppressed, in OUTDIR/report.json and OUTDIR/report.md. Exit 1 if any was invalid or
+    not ready.
+
+    \b
+    Example:
+        handoff-brief batch leads/ -o briefs --format pdf,md --suppress do-not-contact.csv
+    """
+    from .batch import BatchOptions
+    from .progress import ProgressPrinter
+
+    options = BatchOptions(inputs=list(inputs), outdir=output,
+                           formats=_formats(formats),  # type: ignore[arg-type]
+                           jobs=jobs or 0, suppress=list(suppress), draft=draft, force=force,
+                           paper=paper)  # type: ignore[arg-type]
+    stderr = sys.stderr
+    progress = ProgressPrinter(stderr) if not as_json or stderr.isatty() else None
+    with _user_errors():
+        outcome = commands.batch_files(options, as_json=as_json, progress=progress)
     _finish(outcome)

@@ -338,3 +338,23 @@ def crm_push(crm: Any, sources: list[str], *, environ: Any, base_url: str | None
                        f"attached, {len(skipped)} skipped, {counts['failed']} failed")
     outcome.exit_code = int(counts["failed"] + unready > 0)
     return outcome
+
+
+def batch_files(options: Any, *, as_json: bool, progress: Any = None) -> Outcome:
+    """`handoff-brief batch`: classify, render what needs it, report; exit 1 on any problem."""
+    from .batch import run
+
+    report = run(options, progress)
+    counts = report.counts
+    if as_json:
+        return Outcome(out=[json.dumps(report.as_dict(), indent=2, ensure_ascii=False)],
+                       exit_code=int(not report.ok))
+    total = len(report.entries)
+    lines = [f"{e.position}: {e.status.replace('_', ' ')}: " + (
+        e.errors[0] if e.errors else next((f"{f['rule']} at {f['path']}" for f in e.findings
+                                           if f["level"] == "error"), ""))
+        for e in report.entries if e.status in ("invalid", "not_ready")][:20]
+    summary = ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in counts)
+    lines.append(f"{total} handoff{'s' if total != 1 else ''}: {summary}; report: "
+                 f"{options.outdir / 'report.md'}")
+    return Outcome(err=lines, exit_code=int(not report.ok))

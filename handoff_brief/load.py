@@ -69,7 +69,7 @@ def read_bytes(source: str | Path, name: str) -> bytes:
 
 def load_bytes(raw: bytes, name: str, *, suffix: str = "") -> Handoff:
     """Validate one handoff given as bytes; `suffix` (`.json`, `.yaml`) picks the parser."""
-    parsed = _parse(raw, name, suffix)
+    parsed = parse_bytes(raw, name, suffix)
     if parsed.problems:
         raise InvalidHandoff(name, parsed.problems)
     return validate(parsed.data, name, parsed.lines)
@@ -100,7 +100,8 @@ def validate(data: Any, name: str, lines: dict[Loc, int] | None = None) -> Hando
 
 # -- parsing ---------------------------------------------------------------------------
 
-def _parse(raw: bytes, name: str, suffix: str) -> _Parsed:
+def parse_bytes(raw: bytes, name: str, suffix: str) -> _Parsed:
+    """Parse one document (not yet validated); problems are collected, never raised."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if b"\x00" in raw:

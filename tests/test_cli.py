@@ -23,8 +23,8 @@ def run(runner: CliRunner, *args: str, input: str | None = None) -> Any:
     return runner.invoke(main, list(args), input=input, catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", [[], ["render"], ["check"], ["schema"], ["email"], ["crm"],
-                                     ["crm", "export"], ["crm", "push"]])
+@pytest.mark.parametrize("command", [[], ["render"], ["check"], ["schema"], ["email"],
+                                     ["batch"], ["crm"], ["crm", "export"], ["crm", "push"]])
 @pytest.mark.parametrize("flag", ["-h", "--help"])
 def test_help_everywhere(runner: CliRunner, command: list[str], flag: str) -> None:
     result = run(runner, *command, flag)

@@ -1,0 +1,283 @@
+"""Batches: every handoff classified once, in order; incremental; atomic; reported."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from handoff_brief import batch as batch_module
+from handoff_brief import commands
+from handoff_brief.batch import BatchOptions, run
+from handoff_brief.errors import HandoffBriefError
+from handoff_brief.files import write_atomic
+
+from .conftest import READY, pdf_text
+
+
+def handoff(n: int, **changes: Any) -> dict[str, Any]:
+    """A ready handoff with its own id, website and contact, so nothing is a duplicate."""
+    data = copy.deepcopy(READY)
+    data["id"] = f"lead-{n}"
+    data["account"]["website"] = f"https://company-{n}.example"
+    data["contacts"][0]["email"] = f"buyer@company-{n}.example"
+    for key, value in changes.items():
+        data[key] = value
+    return json.loads(json.dumps(data, default=str))
+
+
+def statuses(report: Any) -> dict[str, str]:
+    return {entry.position: entry.status for entry in report.entries}
+
+
+def options(tmp_path: Path, *inputs: Path, **changes: Any) -> BatchOptions:
+    values: dict[str, Any] = {"inputs": [str(i) for i in inputs], "outdir": tmp_path / "out",
+                              "formats": ("md",), "jobs": 1}
+    values.update(changes)
+    return BatchOptions(**values)
+
+
+def test_file_shapes_and_positions(tmp_path: Path) -> None:
+    leads = tmp_path / "leads"
+    (leads / "sub").mkdir(parents=True)
+    (leads / "a.yaml").write_text(yaml.safe_dump(handoff(1)) + "---\n"
+                                  + yaml.safe_dump(handoff(2)))
+    (leads / "b.json").write_text(json.dumps([handoff(3), handoff(4)]))
+    bad = handoff(6)
+    bad["tier"] = "hot"
+    (leads / "sub" / "c.jsonl").write_text(json.dumps(handoff(5)) + "\n\n" + json.dumps(bad)
+                                           + "\n{not json\n")
+    (leads / "sub" / "d.json").write_text(json.dumps(handoff(7)))
+    (leads / "notes.txt").write_text("ignored")
+    report = run(options(tmp_path, leads))
+    second_doc_line = len(yaml.safe_dump(handoff(1)).splitlines()) + 2
+    c = leads / "sub" / "c.jsonl"
+    assert statuses(report) == {
+        f"{leads / 'a.yaml'}:1": "rendered",
+        f"{leads / 'a.yaml'}:{second_doc_line}": "rendered",
+        f"{leads / 'b.json'}[0]": "rendered",
+        f"{leads / 'b.json'}[1]": "rendered",
+        f"{c}:1": "rendered",
+        f"{c}:3": "invalid",
+        f"{c}:4": "invalid",
+        str(leads / "sub" / "d.json"): "rendered",
+    }
+    invalid = [e for e in report.entries if e.status == "invalid"]
+    assert invalid[0].errors == [f"{c}:3: tier: must be 'qualified', 'warmed' or "
+                                 "'call-qualified' (got 'hot')"]
+    assert invalid[0].id == "lead-6"
+    assert invalid[1].errors[0].startswith(f"{c}:4:1: is not valid JSON: ")
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.md")) == [
+        "lead-1.md", "lead-2.md", "lead-3.md", "lead-4.md", "lead-5.md", "lead-7.md",
+        "report.md"]
+
+
+def write_all(folder: Path, items: list[dict[str, Any]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "leads.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in items))
+    return path
+
+
+def test_classification_order(tmp_path: Path) -> None:
+    older = handoff(1, prepared_on="2026-11-01")
+    newer = handoff(1, prepared_on="2026-11-20")
+    same_person = handoff(2)
+    same_person["id"] = "lead-2-again"
+    suppressed_dup = handoff(1, prepared_on="2026-10-01")
+    suppressed_dup["account"]["website"] = "https://www.Blocked.example/about"
+    weak = handoff(4)
+    del weak["next_action"]["due"]
+    path = write_all(tmp_path / "in", [older, newer, handoff(2), same_person, suppressed_dup,
+                                       weak, handoff(5)])
+    listing = tmp_path / "suppress.txt"
+    listing.write_text("# do not contact\nblocked.example\n")
+    report = run(options(tmp_path, path, suppress=[listing]))
+    assert [(e.position.rsplit(":", 1)[1], e.status) for e in report.entries] == [
+        ("1", "duplicate"), ("2", "rendered"), ("3", "rendered"), ("4", "duplicate"),
+        ("5", "suppressed"), ("6", "not_ready"), ("7", "rendered")]
+    entries = report.entries
+    assert entries[0].duplicate_of == f"{path}:2"
+    assert entries[0].reason == (f"the same id as {path}:2 (lead-1, prepared 2026-11-20), "
+                                 "which is newer or first")
+    assert entries[3].reason.startswith(  # type: ignore[union-attr]
+        f"the same website domain and primary contact e-mail as {path}:3 (lead-2,")
+    assert entries[4].reason == "website domain blocked.example is on suppress.txt"
+    assert entries[5].outputs == [] and not (tmp_path / "out" / "lead-4.md").exists()
+    assert report.counts == {"rendered": 3, "unchanged": 0, "not_ready": 1, "invalid": 0,
+                             "duplicate": 2, "suppressed": 1}
+
+
+def test_draft_renders_not_ready_marked(tmp_path: Path) -> None:
+    weak = handoff(4)
+    del weak["next_action"]["due"]
+    report = run(options(tmp_path, write_all(tmp_path / "in", [weak]), draft=True))
+    assert statuses(report) == {f"{tmp_path / 'in' / 'leads.jsonl'}:1": "not_ready"}
+    assert "DRAFT - not handoff-ready" in (tmp_path / "out" / "lead-4.md").read_text()
+
+
+@pytest.mark.parametrize(("content", "name", "website"), [
+    ("domain,note\nWWW.Company-1.example,old customer\n", "list.csv", None),
+    ("email\nBuyer@Company-1.example\n", "list.csv", None),
+    ("company-1.example\n", "list.txt", None),
+    ("company-1.example\n", "list.txt", "https://shop.company-1.example"),  # a subdomain
+    ("company-1.example\n", "list.txt", "https://other.example"),  # the e-mail domain
+])
+def test_suppression_lists(tmp_path: Path, content: str, name: str,
+                           website: str | None) -> None:
+    listing = tmp_path / name
+    listing.write_text(content)
+    item = handoff(1)
+    if website:
+        item["account"]["website"] = website
+    path = write_all(tmp_path / "in", [item])
+    report = run(options(tmp_path, path, suppress=[listing]))
+    assert [e.status for e in report.entries] == ["suppressed"]
+
+
+def test_a_csv_list_without_the_columns_is_an_error(tmp_path: Path) -> None:
+    listing = tmp_path / "list.csv"
+    listing.write_text("company,owner\nacme,x\n")
+    with pytest.raises(HandoffBriefError, match="a CSV list needs a 'domain' or 'email' column"):
+        run(options(tmp_path, write_all(tmp_path / "in", [handoff(1)]), suppress=[listing]))
+
+
+def test_incremental_runs(tmp_path: Path, monkeypatch: Any) -> None:
+    items = [handoff(n) for n in range(1, 4)]
+    path = write_all(tmp_path / "in", items)
+    first = run(options(tmp_path, path))
+    assert first.counts["rendered"] == 3
+    out = tmp_path / "out"
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("lead-*.md")}
+
+    again = run(options(tmp_path, path))
+    assert again.counts["unchanged"] == 3 and again.counts["rendered"] == 0
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("lead-*.md")} == before
+    assert [e.outputs for e in again.entries] == [["lead-1.md"], ["lead-2.md"], ["lead-3.md"]]
+
+    items[1]["next_action"]["owner"] = "Ana Lima"
+    write_all(tmp_path / "in", items)
+    edited = run(options(tmp_path, path))
+    assert [e.status for e in edited.entries] == ["unchanged", "rendered", "unchanged"]
+    assert "- Owner: Ana Lima" in (out / "lead-2.md").read_text()
+
+    copies = tmp_path / "assets"
+    for folder in ("templates", "styles"):
+        shutil.copytree(batch_module.asset_dir(folder), copies / folder)
+    monkeypatch.setattr(batch_module, "asset_dir", lambda folder: copies / folder)
+    batch_module._assets_digest.cache_clear()
+    assert run(options(tmp_path, path)).counts["unchanged"] == 3
+    with (copies / "templates" / "md" / "base.md.j2").open("a") as template:
+        template.write("\n")
+    batch_module._assets_digest.cache_clear()
+    assert run(options(tmp_path, path)).counts["rendered"] == 3
+    batch_module._assets_digest.cache_clear()
+    assert run(options(tmp_path, path, force=True)).counts["rendered"] == 3
+    (out / "lead-3.md").unlink()
+    assert [e.status for e in run(options(tmp_path, path)).entries] == [
+        "unchanged", "unchanged", "rendered"]
+
+
+def test_a_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: Any) -> None:
+    target = tmp_path / "brief.pdf"
+    real = tempfile.NamedTemporaryFile
+
+    class HalfWritten:
+        def __init__(self, **kwargs: Any) -> None:
+            self.handle = real(**kwargs)
+            self.name = self.handle.name
+
+        def __enter__(self) -> HalfWritten:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+        def write(self, data: bytes) -> None:
+            self.handle.write(data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", HalfWritten)
+    with pytest.raises(HandoffBriefError, match="cannot write .*brief.pdf: No space left"):
+        write_atomic(target, b"%PDF-1.7 " + b"x" * 1000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_run_leaves_complete_files_and_the_next_completes(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    path = write_all(tmp_path / "in", [handoff(n) for n in range(1, 4)])
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def crash_on_second_brief(source: Any, target: Any) -> None:
+        if str(target).endswith("lead-2.md"):
+            raise SystemExit("killed")  # no clean-up runs, as with a real kill
+        calls["n"] += 1
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", crash_on_second_brief)
+    with pytest.raises(SystemExit):
+        run(options(tmp_path, path))
+    monkeypatch.setattr(os, "replace", real_replace)
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.glob("*.md")) == ["lead-1.md"]
+    assert (out / "lead-1.md").read_text().startswith("# Acme Logistics GmbH\n")
+    report = run(options(tmp_path, path))
+    assert [e.status for e in report.entries] == ["unchanged", "rendered", "rendered"]
+
+
+def test_reports_and_exit_codes(tmp_path: Path) -> None:
+    weak = handoff(2)
+    weak["fit"][0]["evidence"] = []
+    path = write_all(tmp_path / "in", [handoff(1), weak, {"id": "Bad Id"}])
+    outcome = commands.batch_files(options(tmp_path, path), as_json=False)
+    assert outcome.exit_code == 1
+    assert outcome.err[-1] == ("3 handoffs: 1 rendered, 0 unchanged, 1 not ready, 1 invalid, "
+                               "0 duplicate, 0 suppressed; report: "
+                               f"{tmp_path / 'out' / 'report.md'}")
+    assert outcome.err[0] == f"{path}:2: not ready: fit-without-evidence at fit[0].evidence"
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["counts"] == {"rendered": 1, "unchanged": 0, "not_ready": 1, "invalid": 1,
+                                "duplicate": 0, "suppressed": 0}
+    first = report["handoffs"][0]
+    assert (first["position"], first["status"], first["outputs"], first["errors"]) == (
+        f"{path}:1", "rendered", ["lead-1.md"], [])
+    assert report["handoffs"][2]["id"] == "Bad Id"  # as written, to find it by
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "| rendered | 1 |\n| unchanged | 0 |\n| not ready | 1 |\n| invalid | 1 |" in markdown
+    assert "| fit-without-evidence | error | 1 |" in markdown
+    assert "| call-qualified | 2 | 1 | 1 |" in markdown
+    assert f"- `{path}:2` (not ready): fit-without-evidence: " in markdown
+
+    clean = commands.batch_files(options(tmp_path, write_all(tmp_path / "ok", [handoff(9)])),
+                                 as_json=True)
+    assert clean.exit_code == 0
+    assert json.loads(clean.out[0])["counts"]["unchanged"] == 0
+
+
+def test_parallel_pdf_batch_and_progress(tmp_path: Path, runner: Any) -> None:
+    from handoff_brief.cli import main
+
+    path = write_all(tmp_path / "in", [handoff(n) for n in range(1, 4)])
+    result = runner.invoke(main, ["batch", str(path), "-o", str(tmp_path / "out"), "--jobs",
+                                  "2", "--format", "pdf,md"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("rendering: 0/3 (0%)")
+    assert lines[-2].startswith("rendering: 3/3 (100%)")
+    for n in range(1, 4):
+        assert pdf_text((tmp_path / "out" / f"lead-{n}.pdf").read_bytes())[0].startswith(
+            "Acme Logistics GmbH")
+    assert (tmp_path / "out" / "lead-3.md").is_file()
+
+
+def test_missing_input(tmp_path: Path) -> None:
+    with pytest.raises(HandoffBriefError, match="nope: no such file or folder; check the path"):
+        run(options(tmp_path, tmp_path / "nope"))
