@@ -57,7 +57,10 @@ def main() -> None:
               help="Page size of the PDF.")
 @click.option("--draft", is_flag=True,
               help="Render even if not handoff-ready; the brief is marked DRAFT.")
-def render(input_: str, output: str | None, fmt: str | None, paper: str, draft: bool) -> None:
+@click.option("--pdf-variant", type=click.Choice(["pdf/ua-1", "pdf/a-3b", "pdf/a-3u"]),
+              help="PDF/UA-1, or PDF/A-3 carrying the handoff as handoff.json.")
+def render(input_: str, output: str | None, fmt: str | None, paper: str, draft: bool,
+           pdf_variant: str | None) -> None:
     """Render one handoff (YAML or JSON; '-' reads stdin) as a brief.
 
     Refuses a handoff with error-level findings (exit 1) unless --draft is given.
@@ -68,7 +71,8 @@ def render(input_: str, output: str | None, fmt: str | None, paper: str, draft: 
         handoff-brief render samples/qualified.yaml --format md -o -
     """
     with _user_errors():
-        outcome = commands.render_file(input_, output, fmt, paper, draft)  # type: ignore[arg-type]
+        outcome = commands.render_file(input_, output, fmt, paper,  # type: ignore[arg-type]
+                                       draft, pdf_variant)
     _finish(outcome)
 
 
@@ -89,6 +93,21 @@ def check(inputs: tuple[str, ...], as_json: bool, pages: bool) -> None:
     """
     with _user_errors():
         outcome = commands.check_files(list(inputs), as_json=as_json, pages=pages)
+    _finish(outcome)
+
+
+@main.command()
+@click.argument("brief", metavar="BRIEF.pdf")
+def extract(brief: str) -> None:
+    """Print the handoff JSON that a PDF/A-3 brief carries inside.
+
+    \b
+    Example:
+        handoff-brief render samples/warmed.yaml --pdf-variant pdf/a-3b -o brief.pdf
+        handoff-brief extract brief.pdf > handoff.json
+    """
+    with _user_errors():
+        outcome = commands.extract_file(brief)
     _finish(outcome)
 
 

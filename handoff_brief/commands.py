@@ -50,7 +50,7 @@ def output_format(output: str | None, fmt: str | None) -> Format:
 
 
 def render_file(source: str, output: str | None, fmt: str | None, paper: Paper,
-                draft: bool) -> Outcome:
+                draft: bool, pdf_variant: str | None = None) -> Outcome:
     """`handoff-brief render`: one handoff to one brief file (or stdout for `-o -`)."""
     chosen = output_format(output, fmt)
     if output == "-" and chosen == "pdf" and sys.stdout.isatty():
@@ -58,7 +58,10 @@ def render_file(source: str, output: str | None, fmt: str | None, paper: Paper,
                            "or pass --format md")
     name = _label(source)
     handoff = load(source, label=name)
-    result = render(handoff, chosen, paper=paper, draft=draft, source=name)
+    if pdf_variant and chosen != "pdf":
+        raise UsageProblem(f"--pdf-variant goes with PDF output, not {chosen}")
+    result = render(handoff, chosen, paper=paper, draft=draft, source=name,
+                    pdf_variant=pdf_variant)
     target = output or f"{handoff.id}.{chosen}"
     if target == "-":
         sys.stdout.buffer.write(result.data)
@@ -358,3 +361,29 @@ def batch_files(options: Any, *, as_json: bool, progress: Any = None) -> Outcome
     lines.append(f"{total} handoff{'s' if total != 1 else ''}: {summary}; report: "
                  f"{options.outdir / 'report.md'}")
     return Outcome(err=lines, exit_code=int(not report.ok))
+
+
+def extract_file(source: str) -> Outcome:
+    """`handoff-brief extract`: the handoff JSON a PDF/A-3 brief carries."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    from .render import EMBEDDED_NAME
+
+    try:
+        with open(source, "rb") as handle:
+            if not handle.read(5).startswith(b"%PDF-"):
+                raise HandoffBriefError(f"{source}: is not a PDF")
+            handle.seek(0)
+            attachments = PdfReader(handle).attachments
+            data = attachments[EMBEDDED_NAME][0] if EMBEDDED_NAME in attachments else None
+    except FileNotFoundError:
+        raise HandoffBriefError(f"{source}: no such file; check the path") from None
+    except (PdfReadError, ValueError, KeyError) as error:
+        raise HandoffBriefError(f"{source}: cannot be read as a PDF ({error})") from None
+    except OSError as error:
+        raise HandoffBriefError(f"{source}: cannot be read ({error.strerror})") from None
+    if data is None:
+        raise HandoffBriefError(f"{source}: carries no {EMBEDDED_NAME}; only briefs rendered "
+                                "with --pdf-variant pdf/a-3b or pdf/a-3u embed the handoff")
+    return Outcome(out=[data.decode("utf-8").rstrip("\n")])

@@ -5,9 +5,11 @@ Importing this module imports WeasyPrint (about a second); only PDF paths do.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import logging
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from weasyprint.urls import URLFetcher
 from .assets import asset_dir
 from .errors import HandoffBriefError
 
+VARIANTS = ("pdf/ua-1", "pdf/a-3b", "pdf/a-3u")
 _PAPER_CSS = {
     "a4": "@page { size: A4 !important; }",
     "letter": "@page { size: letter !important; }",
@@ -55,8 +58,24 @@ def _paper_stylesheet(paper: str) -> weasyprint.CSS:
     return weasyprint.CSS(string=_PAPER_CSS[paper], font_config=_fonts())
 
 
-def html_to_pdf(html: str, *, paper: str = "a4", title: str | None = None) -> tuple[bytes, int]:
-    """The PDF bytes and page count of a self-contained HTML brief."""
+@dataclass(frozen=True)
+class Embedded:
+    """A file carried inside the PDF (PDF/A-3 allows it), dated for byte-identical output."""
+
+    name: str
+    data: bytes
+    description: str
+    date: dt.datetime
+
+
+def html_to_pdf(html: str, *, paper: str = "a4", title: str | None = None,
+                variant: str | None = None, embed: Embedded | None = None) -> tuple[bytes, int]:
+    """The PDF bytes and page count of a self-contained HTML brief, always tagged.
+
+    `variant` is one of `VARIANTS` (PDF/UA-1, PDF/A-3b, PDF/A-3u); `embed` attaches a file.
+    """
+    if variant is not None and variant not in VARIANTS:
+        raise HandoffBriefError(f"unknown PDF variant {variant!r}; use {', '.join(VARIANTS)}")
     fetcher = AssetOnlyFetcher()
     base_url = asset_dir("styles").resolve().as_uri() + "/"
     with _quiet_weasyprint():
@@ -65,8 +84,14 @@ def html_to_pdf(html: str, *, paper: str = "a4", title: str | None = None) -> tu
         if title:
             document.metadata.title = title
         output = io.BytesIO()
-        identifier = hashlib.sha256(f"{paper}\n{html}".encode()).hexdigest()[:32].encode()
-        document.write_pdf(output, pdf_identifier=identifier)
+        seed = f"{paper}\n{variant}\n{html}".encode() + (embed.data if embed else b"")
+        identifier = hashlib.sha256(seed).hexdigest()[:32].encode()
+        attachments = [weasyprint.Attachment(
+            string=embed.data, name=embed.name, description=embed.description,
+            created=embed.date, modified=embed.date, relationship="Data",
+            url_fetcher=fetcher)] if embed else None
+        document.write_pdf(output, pdf_identifier=identifier, pdf_tags=True,
+                           pdf_variant=variant, attachments=attachments)
     data = output.getvalue()
     if not data.startswith(b"%PDF"):
         raise HandoffBriefError("the PDF could not be written; please report this")

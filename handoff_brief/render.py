@@ -95,8 +95,12 @@ def _records(handoff: Handoff) -> list[str]:
 
 
 def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper = "a4", draft: bool = False,
-           source: str | None = None) -> Rendered:
-    """Render `handoff` as a brief, refusing one that is not handoff-ready unless `draft`."""
+           source: str | None = None, pdf_variant: str | None = None) -> Rendered:
+    """Render `handoff` as a brief, refusing one that is not handoff-ready unless `draft`.
+
+    PDFs are tagged; `pdf_variant` asks for PDF/UA-1 or PDF/A-3 (b or u), and PDF/A-3
+    carries the validated handoff inside as `handoff.json`.
+    """
     if fmt not in FORMATS:
         raise HandoffBriefError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if paper not in PAPERS:
@@ -112,11 +116,25 @@ def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper = "a4", draft:
     html = render_html(brief)
     if fmt == "html":
         return Rendered(html.encode("utf-8"), fmt, findings)
-    from .pdf import html_to_pdf  # WeasyPrint costs a second to import: only for PDFs
+    from .pdf import Embedded, html_to_pdf  # WeasyPrint costs a second to import
 
-    pdf, pages = html_to_pdf(html, paper=paper, title=_pdf_title(handoff))
+    embed = None
+    if pdf_variant and pdf_variant.startswith("pdf/a"):
+        embed = Embedded(EMBEDDED_NAME, handoff_json(handoff), "The handoff this brief shows",
+                         dt.datetime.combine(handoff.prepared_on, dt.time(),
+                                             tzinfo=dt.timezone.utc))
+    pdf, pages = html_to_pdf(html, paper=paper, title=_pdf_title(handoff), variant=pdf_variant,
+                             embed=embed)
     findings = findings + check_pages(handoff, pages)
     return Rendered(pdf, fmt, findings, pages)
+
+
+EMBEDDED_NAME = "handoff.json"
+
+
+def handoff_json(handoff: Handoff) -> bytes:
+    """The validated handoff as JSON, as a PDF/A-3 brief carries it."""
+    return (handoff.model_dump_json(by_alias=True, indent=2) + "\n").encode()
 
 
 def check_pages(handoff: Handoff, pages: int) -> list[Finding]:

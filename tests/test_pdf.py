@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import socket
 import subprocess
 import sys
@@ -138,3 +139,87 @@ def test_checks_and_uncertainty_stand_side_by_side(sample_pdfs: dict[str, bytes]
     assert where["WHAT WAS CHECKED"][1] == where["KNOWN UNCERTAINTY"][1]
     assert where["WHAT WAS CHECKED"][0] < where["KNOWN UNCERTAINTY"][0]
     assert where["WHY IT PASSED"][1] < where["WHAT WAS CHECKED"][1]  # y grows downwards here
+
+
+def _structure(reader: PdfReader) -> list[str]:
+    """The structure types of the tagged PDF, in document order."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        node = node.get_object()
+        if isinstance(node, dict) or hasattr(node, "get"):
+            kind = node.get("/S")
+            if kind is not None:
+                found.append(str(kind).lstrip("/"))
+            kids = node.get("/K")
+            if kids is not None:
+                for kid in kids if isinstance(kids, list) else [kids]:
+                    if hasattr(kid, "get_object") or isinstance(kid, dict):
+                        walk(kid)
+
+    walk(reader.trailer["/Root"]["/StructTreeRoot"])
+    return found
+
+
+def test_every_pdf_is_tagged_in_reading_order(sample_pdfs: dict[str, bytes]) -> None:
+    reader = PdfReader(io.BytesIO(sample_pdfs["call-qualified"]))
+    assert bool(reader.trailer["/Root"]["/MarkInfo"]["/Marked"])
+    kinds = _structure(reader)
+    headings = [k for k in kinds if k in ("H1", "H2", "H3")]
+    assert headings[:7] == ["H1", "H2", "H2", "H2", "H2", "H2", "H2"]
+    assert {"P", "L", "LI", "Table", "TR", "TD"} <= set(kinds)
+    assert kinds.index("H1") < kinds.index("L") < kinds.index("Table")
+
+
+@pytest.fixture(scope="module")
+def variants() -> dict[str, bytes]:
+    handoff = load(SAMPLES / "call-qualified.yaml")
+    return {variant: render(handoff, "pdf", pdf_variant=variant).data
+            for variant in ("pdf/ua-1", "pdf/a-3b", "pdf/a-3u")}
+
+
+def _xmp(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+
+
+def test_pdf_variants_identify_themselves(variants: dict[str, bytes]) -> None:
+    assert 'pdfuaid:part="1"' in _xmp(variants["pdf/ua-1"])
+    for variant, level in (("pdf/a-3b", "B"), ("pdf/a-3u", "U")):
+        xmp = _xmp(variants[variant])
+        assert f'pdfaid:part="3" pdfaid:conformance="{level}"' in xmp
+        reader = PdfReader(io.BytesIO(variants[variant]))
+        assert reader.metadata is not None
+        assert reader.metadata.title == "Handoff brief: Acme Logistics GmbH"
+        assert reader.trailer["/Root"]["/Lang"] == "en"
+
+
+def test_pdf_a_carries_the_handoff_and_extract_prints_it(variants: dict[str, bytes],
+                                                         tmp_path: Path, runner: Any) -> None:
+    from handoff_brief.cli import main
+    from handoff_brief.render import handoff_json
+
+    handoff = load(SAMPLES / "call-qualified.yaml")
+    brief = tmp_path / "brief.pdf"
+    brief.write_bytes(variants["pdf/a-3b"])
+    result = runner.invoke(main, ["extract", str(brief)], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert result.output.encode() == handoff_json(handoff)
+    assert json.loads(result.output)["next_action"]["with"] == "Jonas Weber"
+
+    plain = tmp_path / "plain.pdf"
+    plain.write_bytes(variants["pdf/ua-1"])
+    result = runner.invoke(main, ["extract", str(plain)], catch_exceptions=False)
+    assert (result.exit_code, result.output) == (1, (
+        f"Error: {plain}: carries no handoff.json; only briefs rendered with --pdf-variant "
+        "pdf/a-3b or pdf/a-3u embed the handoff\n"))
+    text = tmp_path / "x.pdf"
+    text.write_text("not a pdf")
+    result = runner.invoke(main, ["extract", str(text)], catch_exceptions=False)
+    assert (result.exit_code, result.output) == (1, f"Error: {text}: is not a PDF\n")
+
+
+def test_variants_are_deterministic(variants: dict[str, bytes]) -> None:
+    handoff = load(SAMPLES / "call-qualified.yaml")
+    for variant, data in variants.items():
+        assert render(handoff, "pdf", pdf_variant=variant).data == data, variant
