@@ -25,6 +25,7 @@ from .assets import asset_dir
 from .check import check, is_ready
 from .errors import HandoffBriefError, InvalidHandoff
 from .files import write_atomic
+from .look import Look
 from .render import Format, Paper, render
 from .sources import Document, discover, documents
 from .suppress import Suppressions, website_domain
@@ -44,6 +45,7 @@ class BatchOptions:
     draft: bool = False
     force: bool = False
     paper: Paper = "a4"
+    look: Look = field(default_factory=Look)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Entry:
     outputs: list[str] = field(default_factory=list)
     findings: list[dict[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
     duplicate_of: str | None = None
     reason: str | None = None
     # working state, not reported
@@ -174,7 +177,19 @@ def _settle_duplicates(entries: list[Entry]) -> None:
 
 def _settings_key(options: BatchOptions) -> str:
     formats = ",".join(sorted(options.formats))
-    return f"{__version__}|{_assets_digest()}|{formats}|{options.paper}|{options.draft}"
+    look = _look_digest(options.look)
+    return f"{__version__}|{_assets_digest()}|{look}|{formats}|{options.paper}|{options.draft}"
+
+
+def _look_digest(look: Look) -> str:
+    """The brand and any template overrides: a change to either renders everything again."""
+    digest = hashlib.sha256(repr(look.brand).encode())
+    if look.templates is not None:
+        for path in sorted(look.templates.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(look.templates)).encode() + b"\0"
+                              + path.read_bytes())
+    return digest.hexdigest()
 
 
 @cache
@@ -250,6 +265,7 @@ def _render_all(files: list[Path], todo: dict[str, Entry], options: BatchOptions
             entry.status = "rendered" if entry.ready else "not_ready"
             entry.outputs = result["outputs"]
             entry.findings += result["extra_findings"]
+            entry.notices = result["notices"]
         done += 1
         if progress:
             progress(done, total)
@@ -287,9 +303,9 @@ def _worker_setup(options: BatchOptions) -> None:
 
         _fonts()
         _paper_stylesheet(options.paper)
-    from .render import _css, _environment
+    from .render import _environment, stylesheet
 
-    _css()
+    stylesheet()
     for kind in ("md", "html"):
         env = _environment(kind)
         for tier in ("qualified", "warmed", "call-qualified"):
@@ -302,19 +318,23 @@ def _render_job(job: Job) -> dict[str, Any]:
 
     try:
         handoff = validate(job.data, job.label, job.lines)
-        outputs, extra = [], []
+        outputs: list[str] = []
+        extra: list[dict[str, str]] = []
+        notices: list[str] = []
         for fmt in options.formats:
             result = render(handoff, fmt, paper=options.paper, draft=options.draft,
-                            source=job.position)
+                            source=job.position, look=options.look)
             name = f"{handoff.id}.{fmt}"
             write_atomic(options.outdir / name, result.data)
             outputs.append(name)
             extra += [f.as_dict() for f in result.findings if f.rule == "over-page-budget"]
+            notices = list(dict.fromkeys(notices + result.notices))
         stamp = {"key": job.key, "position": job.position, "extra_findings": extra}
         state = options.outdir / STATE_FOLDER
         state.mkdir(exist_ok=True)
         write_atomic(_stamp_path(options.outdir, handoff.id), json.dumps(stamp).encode())
-        return {"position": job.position, "outputs": outputs, "extra_findings": extra}
+        return {"position": job.position, "outputs": outputs, "extra_findings": extra,
+                "notices": notices}
     except HandoffBriefError as error:
         return {"position": job.position, "error": error.message}
 

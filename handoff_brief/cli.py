@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,6 +36,16 @@ def _finish(outcome: commands.Outcome) -> None:
         raise SystemExit(outcome.exit_code)
 
 
+def _look_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--brand and --templates, shared by every command that renders."""
+    command = click.option(
+        "--templates", metavar="DIR",
+        help="Use templates and styles from DIR where present (see: templates DIR).")(command)
+    return click.option(
+        "--brand", metavar="FILE",
+        help="Brand file (TOML). Default: handoff-brief.toml here, if present.")(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="handoff-brief")
 def main() -> None:
@@ -53,14 +63,15 @@ def main() -> None:
               help="Where to write; '-' is stdout. Default: <id>.<format> here.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="Output format. Default: from the -o extension, else pdf.")
-@click.option("--paper", type=click.Choice(PAPERS), default="a4", show_default=True,
-              help="Page size of the PDF.")
+@click.option("--paper", type=click.Choice(PAPERS),
+              help="Page size of the PDF. Default: the brand's, else a4.")
 @click.option("--draft", is_flag=True,
               help="Render even if not handoff-ready; the brief is marked DRAFT.")
 @click.option("--pdf-variant", type=click.Choice(["pdf/ua-1", "pdf/a-3b", "pdf/a-3u"]),
               help="PDF/UA-1, or PDF/A-3 carrying the handoff as handoff.json.")
-def render(input_: str, output: str | None, fmt: str | None, paper: str, draft: bool,
-           pdf_variant: str | None) -> None:
+@_look_options
+def render(input_: str, output: str | None, fmt: str | None, paper: str | None, draft: bool,
+           pdf_variant: str | None, brand: str | None, templates: str | None) -> None:
     """Render one handoff (YAML or JSON; '-' reads stdin) as a brief.
 
     Refuses a handoff with error-level findings (exit 1) unless --draft is given.
@@ -71,8 +82,9 @@ def render(input_: str, output: str | None, fmt: str | None, paper: str, draft: 
         handoff-brief render samples/qualified.yaml --format md -o -
     """
     with _user_errors():
+        look = commands.make_look(brand, templates)
         outcome = commands.render_file(input_, output, fmt, paper,  # type: ignore[arg-type]
-                                       draft, pdf_variant)
+                                       draft, pdf_variant, look)
     _finish(outcome)
 
 
@@ -93,6 +105,24 @@ def check(inputs: tuple[str, ...], as_json: bool, pages: bool) -> None:
     """
     with _user_errors():
         outcome = commands.check_files(list(inputs), as_json=as_json, pages=pages)
+    _finish(outcome)
+
+
+@main.command()
+@click.argument("folder", metavar="DIR")
+def templates(folder: str) -> None:
+    """Write the built-in templates and styles into DIR, for editing.
+
+    Render with --templates DIR afterwards: a file in DIR replaces the built-in one of
+    the same name, and can extend it as {% extends "default:html/base.html.j2" %}.
+
+    \b
+    Example:
+        handoff-brief templates my-look
+        handoff-brief render samples/warmed.yaml --templates my-look
+    """
+    with _user_errors():
+        outcome = commands.write_templates_command(folder)
     _finish(outcome)
 
 
@@ -142,10 +172,11 @@ def schema() -> None:
 @click.option("--eml", metavar="PATH",
               help="Write RFC 5322 .eml files instead of sending (a folder for several).")
 @click.option("--dry-run", is_flag=True, help="Print who would receive what; send nothing.")
+@_look_options
 def email(inputs: tuple[str, ...], to: tuple[str, ...], cc: tuple[str, ...],
           sender: str | None, reply_to: str | None, subject: str | None, smtp: str | None,
           security: str | None, user: str | None, cafile: str | None, eml: str | None,
-          dry_run: bool) -> None:
+          dry_run: bool, brand: str | None, templates: str | None) -> None:
     """E-mail ready handoffs' briefs to their sellers: text, HTML and the PDF attached.
 
     Handoffs that are not ready are refused (there are no drafts by e-mail); the rest
@@ -163,9 +194,10 @@ def email(inputs: tuple[str, ...], to: tuple[str, ...], cc: tuple[str, ...],
         subject=subject, smtp=smtp, security=security or "plain", user=user, cafile=cafile,
         eml=eml, dry_run=dry_run)
     with _user_errors():
+        options.look = commands.make_look(brand, templates)
         outcome = commands.email_files(
             options, password=os.environ.get("HANDOFF_SMTP_PASSWORD"),
-            now=datetime.datetime.now(datetime.timezone.utc))
+            now=datetime.datetime.now(datetime.UTC))
     _finish(outcome)
 
 
@@ -188,7 +220,9 @@ _CRM_CHOICE = click.Choice(["salesforce", "hubspot", "pipedrive"])
 @click.option("--to", "target", type=_CRM_CHOICE, required=True, help="The CRM.")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", required=True, metavar="DIR", help="Folder to write into.")
-def crm_export(target: str, inputs: tuple[str, ...], output: str) -> None:
+@_look_options
+def crm_export(target: str, inputs: tuple[str, ...], output: str, brand: str | None,
+               templates: str | None) -> None:
     """Write each ready brief's PDF and what the CRM's own tools take.
 
     Salesforce: a Data Loader CSV inserting ContentVersion. HubSpot and Pipedrive: the
@@ -200,7 +234,8 @@ def crm_export(target: str, inputs: tuple[str, ...], output: str) -> None:
         handoff-brief crm export --to salesforce samples/*.yaml -o crm-out
     """
     with _user_errors():
-        outcome = commands.crm_export(target, list(inputs), output)
+        outcome = commands.crm_export(target, list(inputs), output,
+                                      commands.make_look(brand, templates))
     _finish(outcome)
 
 
@@ -243,13 +278,14 @@ def _formats(value: str) -> tuple[str, ...]:
 @click.option("--suppress", multiple=True, type=click.Path(exists=True, dir_okay=False,
                                                             path_type=Path),
               help="A suppression list (CSV with domain/email columns, or one per line).")
-@click.option("--paper", type=click.Choice(PAPERS), default="a4", show_default=True)
+@click.option("--paper", type=click.Choice(PAPERS), help="Default: the brand's, else a4.")
 @click.option("--draft", is_flag=True, help="Also render handoffs that are not ready, marked.")
 @click.option("--force", is_flag=True, help="Render again even what is up to date.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_look_options
 def batch(inputs: tuple[str, ...], output: Path, formats: str, jobs: int | None,
-          suppress: tuple[Path, ...], paper: str, draft: bool, force: bool,
-          as_json: bool) -> None:
+          suppress: tuple[Path, ...], paper: str | None, draft: bool, force: bool,
+          as_json: bool, brand: str | None, templates: str | None) -> None:
     """Render many handoffs: de-duplicated, suppressed, incremental, in parallel.
 
     INPUT is a file or a folder (searched recursively): .yaml/.yml (several documents
@@ -265,12 +301,14 @@ def batch(inputs: tuple[str, ...], output: Path, formats: str, jobs: int | None,
     from .batch import BatchOptions
     from .progress import ProgressPrinter
 
-    options = BatchOptions(inputs=list(inputs), outdir=output,
-                           formats=_formats(formats),  # type: ignore[arg-type]
-                           jobs=jobs or 0, suppress=list(suppress), draft=draft, force=force,
-                           paper=paper)  # type: ignore[arg-type]
     stderr = sys.stderr
     progress = ProgressPrinter(stderr) if not as_json or stderr.isatty() else None
     with _user_errors():
+        look = commands.make_look(brand, templates)
+        options = BatchOptions(inputs=list(inputs), outdir=output,
+                               formats=_formats(formats),  # type: ignore[arg-type]
+                               jobs=jobs or 0, suppress=list(suppress), draft=draft,
+                               force=force, paper=paper or look.paper or "a4",  # type: ignore[arg-type]
+                               look=look)
         outcome = commands.batch_files(options, as_json=as_json, progress=progress)
     _finish(outcome)

@@ -12,6 +12,7 @@ from .check import Finding, check, is_ready
 from .errors import HandoffBriefError, InvalidHandoff, Problem
 from .files import write_atomic
 from .load import load
+from .look import Look, find_brand, templates_folder, write_templates
 from .model import json_schema
 from .render import FORMATS, Format, Paper, render
 
@@ -49,8 +50,21 @@ def output_format(output: str | None, fmt: str | None) -> Format:
     return _EXTENSIONS[suffix]
 
 
-def render_file(source: str, output: str | None, fmt: str | None, paper: Paper,
-                draft: bool, pdf_variant: str | None = None) -> Outcome:
+def make_look(brand: str | None, templates: str | None) -> Look:
+    """`--brand` (else `handoff-brief.toml` here) and `--templates`, checked."""
+    return Look(brand=find_brand(brand, Path.cwd()), templates=templates_folder(templates))
+
+
+def write_templates_command(folder: str) -> Outcome:
+    """`handoff-brief templates DIR`: the built-in templates and styles, for editing."""
+    written = write_templates(Path(folder))
+    return Outcome(err=[f"wrote {len(written)} files into {folder}: edit them, then pass "
+                        f"--templates {folder}"])
+
+
+def render_file(source: str, output: str | None, fmt: str | None, paper: Paper | None,
+                draft: bool, pdf_variant: str | None = None,
+                look: Look | None = None) -> Outcome:
     """`handoff-brief render`: one handoff to one brief file (or stdout for `-o -`)."""
     chosen = output_format(output, fmt)
     if output == "-" and chosen == "pdf" and sys.stdout.isatty():
@@ -61,7 +75,7 @@ def render_file(source: str, output: str | None, fmt: str | None, paper: Paper,
     if pdf_variant and chosen != "pdf":
         raise UsageProblem(f"--pdf-variant goes with PDF output, not {chosen}")
     result = render(handoff, chosen, paper=paper, draft=draft, source=name,
-                    pdf_variant=pdf_variant)
+                    pdf_variant=pdf_variant, look=look)
     target = output or f"{handoff.id}.{chosen}"
     if target == "-":
         sys.stdout.buffer.write(result.data)
@@ -69,6 +83,7 @@ def render_file(source: str, output: str | None, fmt: str | None, paper: Paper,
     else:
         write_atomic(Path(target), result.data)
     outcome = Outcome(err=[f"warning: {name}: {f}" for f in result.warnings])
+    outcome.err += [f"warning: {name}: {notice}" for notice in result.notices]
     if draft and not is_ready(result.findings):
         outcome.err.append(f"{name}: rendered as a DRAFT, not handoff-ready")
     if target != "-":
@@ -172,6 +187,7 @@ class EmailOptions:
     cafile: str | None
     eml: str | None
     dry_run: bool
+    look: Look | None = None
 
 
 def email_files(options: EmailOptions, *, password: str | None, now: Any,
@@ -208,7 +224,8 @@ def email_files(options: EmailOptions, *, password: str | None, now: Any,
         try:
             handoff = load(source, label=name)
             outgoing.append(mail.compose(handoff, source=name, sender=sender, to=to, cc=cc,
-                                         reply_to=reply_to, subject=options.subject, now=now))
+                                         reply_to=reply_to, subject=options.subject, now=now,
+                                         look=options.look))
         except HandoffBriefError as error:
             failed += 1
             outcome.err.append(f"not sent: {error.message}")
@@ -264,7 +281,8 @@ def _write_eml(outgoing: list[Any], target: Path, *, several: bool) -> list[str]
     return lines
 
 
-def _crm_briefs(crm: Any, sources: list[str]) -> tuple[list[Any], list[dict[str, Any]], int]:
+def _crm_briefs(crm: Any, sources: list[str],
+                look: Look | None = None) -> tuple[list[Any], list[dict[str, Any]], int]:
     """Ready briefs for `crm`; skipped ones with reasons; how many count as failures."""
     from .crm import Skip, prepare
 
@@ -279,18 +297,18 @@ def _crm_briefs(crm: Any, sources: list[str]) -> tuple[list[Any], list[dict[str,
             failed += 1
             continue
         try:
-            briefs.append(prepare(handoff, name, crm))
+            briefs.append(prepare(handoff, name, crm, look))
         except Skip as skip:
             skipped.append({"file": name, "id": handoff.id, "reason": skip.message})
             failed += skip.message.startswith("not handoff-ready")
     return briefs, skipped, failed
 
 
-def crm_export(crm: Any, sources: list[str], folder: str) -> Outcome:
+def crm_export(crm: Any, sources: list[str], folder: str, look: Look | None = None) -> Outcome:
     """`handoff-brief crm export`: PDFs plus what the CRM's tools take, and a manifest."""
     from .crm import write_export
 
-    briefs, skipped, failed = _crm_briefs(crm, sources)
+    briefs, skipped, failed = _crm_briefs(crm, sources, look)
     write_export(crm, briefs, skipped, Path(folder))
     outcome = Outcome(err=[f"skipped: {s['file']}: {s['reason']}" for s in skipped])
     outcome.err.append(f"{len(sources)} handoff{'s' if len(sources) != 1 else ''}: "

@@ -21,6 +21,7 @@ from markupsafe import escape
 from .check import CITATION, check, is_ready
 from .errors import HandoffBriefError
 from .files import write_atomic
+from .look import Look
 from .model import Handoff
 from .render import TIER_LABELS, render
 
@@ -68,7 +69,7 @@ class CrmBrief:
         return f"Handoff brief: {account} ({self.handoff.id} {self.digest})"
 
 
-def prepare(handoff: Handoff, source: str, crm: Crm) -> CrmBrief:
+def prepare(handoff: Handoff, source: str, crm: Crm, look: Look | None = None) -> CrmBrief:
     """Render a ready handoff that names a record in `crm`; `Skip` says why not."""
     findings = check(handoff)
     if not is_ready(findings):
@@ -82,7 +83,7 @@ def prepare(handoff: Handoff, source: str, crm: Crm) -> CrmBrief:
         raise Skip(f"no record id for {crm}: add {wanted} to the handoff")
     if crm == "pipedrive":
         pipedrive_ids(ids)
-    pdf = render(handoff, "pdf", source=source).data
+    pdf = render(handoff, "pdf", source=source, look=look).data
     return CrmBrief(source, handoff, pdf, hashlib.sha256(pdf).hexdigest()[:12])
 
 

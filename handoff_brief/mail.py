@@ -22,11 +22,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from typing import Literal
 
-from .assets import read_style
 from .check import check, is_ready
 from .errors import HandoffBriefError, NotReady
+from .look import Look
 from .model import EMAIL_PATTERN, Handoff
-from .render import TIER_LABELS, render, render_html, render_markdown, view
+from .render import TIER_LABELS, render, render_html, render_markdown, stylesheet, view
 
 PASSWORD_VARIABLE = "HANDOFF_SMTP_PASSWORD"
 SUBJECT_LIMIT = 120
@@ -115,22 +115,26 @@ class Outgoing:
         return [address.addr_spec for address in self.recipients]
 
 
-def email_html(handoff: Handoff) -> str:
+def email_html(handoff: Handoff, look: Look | None = None) -> str:
     """The HTML brief laid out for mail clients: styles inlined, no <style>, nothing remote."""
     try:
         import css_inline
     except ImportError:
         raise MailError("e-mail needs the css-inline package: pip install "
                         "'handoff-brief[email]'") from None
-    css = read_style("brief.css") + "\n" + read_style("email.css")
+    look = look or Look()
+    css = "\n".join([stylesheet(look.templates), stylesheet(look.templates, "email.css"),
+                     look.brand.css() if look.brand else ""])
     inliner = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False,
-                                    keep_at_rules=False, load_remote_stylesheets=False)
-    return str(inliner.inline(render_html(view(handoff), css=css)))
+                                    keep_at_rules=False, load_remote_stylesheets=False,
+                                    resolve_css_variables=True)
+    html = render_html(view(handoff, brand=look.brand), css=css, templates=look.templates)
+    return str(inliner.inline(html))
 
 
 def compose(handoff: Handoff, *, source: str, sender: Address, to: Sequence[Address] = (),
             cc: Sequence[Address] = (), reply_to: Address | None = None,
-            subject: str | None = None, now: dt.datetime) -> Outgoing:
+            subject: str | None = None, now: dt.datetime, look: Look | None = None) -> Outgoing:
     """One message for one ready handoff; a not-ready handoff is refused (no drafts by mail)."""
     recipients_to = list(to)
     if not recipients_to:
@@ -143,9 +147,10 @@ def compose(handoff: Handoff, *, source: str, sender: Address, to: Sequence[Addr
     findings = check(handoff)
     if not is_ready(findings):
         raise NotReady(source, findings, drafts=False)
-    pdf = render(handoff, "pdf", source=source)
-    text = render_markdown(view(handoff))
-    html = email_html(handoff)
+    look = look or Look()
+    pdf = render(handoff, "pdf", source=source, look=look)
+    text = render_markdown(view(handoff, brand=look.brand), look.templates)
+    html = email_html(handoff, look)
 
     message = EmailMessage()
     message["Subject"] = (format_subject(subject, handoff) if subject

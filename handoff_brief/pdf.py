@@ -35,11 +35,15 @@ class AssetOnlyFetcher(URLFetcher):
     reference, may reach the network or the file system beyond those folders.
     """
 
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols=("file",), allow_redirects=False)
+    def __init__(self, extra: Path | None = None) -> None:
+        super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
         self._roots = [asset_dir("styles").resolve(), asset_dir("templates").resolve()]
+        if extra is not None:
+            self._roots.append(extra.resolve())
 
     def fetch(self, url: str, headers: Any = None) -> Any:
+        if url.startswith("data:image/"):  # the brand's logo, embedded by handoff-brief
+            return super().fetch(url, headers)
         if not url.startswith("file://"):
             raise ValueError(f"handoff-brief fetches nothing from outside its assets: {url}")
         path = Path(url[len("file://"):].split("?")[0].split("#")[0]).resolve()
@@ -69,14 +73,15 @@ class Embedded:
 
 
 def html_to_pdf(html: str, *, paper: str = "a4", title: str | None = None,
-                variant: str | None = None, embed: Embedded | None = None) -> tuple[bytes, int]:
+                variant: str | None = None, embed: Embedded | None = None,
+                styles: Path | None = None) -> tuple[bytes, int]:
     """The PDF bytes and page count of a self-contained HTML brief, always tagged.
 
     `variant` is one of `VARIANTS` (PDF/UA-1, PDF/A-3b, PDF/A-3u); `embed` attaches a file.
     """
     if variant is not None and variant not in VARIANTS:
         raise HandoffBriefError(f"unknown PDF variant {variant!r}; use {', '.join(VARIANTS)}")
-    fetcher = AssetOnlyFetcher()
+    fetcher = AssetOnlyFetcher(styles)
     base_url = asset_dir("styles").resolve().as_uri() + "/"
     with _quiet_weasyprint():
         document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(

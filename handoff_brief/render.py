@@ -7,17 +7,20 @@ unless a draft is asked for, and a draft says so at its top.
 from __future__ import annotations
 
 import datetime as dt
+import traceback
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Literal
 
 import jinja2
 from markupsafe import Markup
 
-from . import __version__
+from . import __version__, glyphs
 from .assets import asset_dir, read_style
 from .check import Finding, check, is_ready
 from .errors import HandoffBriefError, NotReady
+from .look import Brand, Look
 from .markup import Citations, MdSafe, md_finalize, safe_url
 from .model import Evidence, Handoff
 
@@ -38,6 +41,7 @@ class Rendered:
     format: Format
     findings: list[Finding]
     pages: int | None = None
+    notices: list[str] = field(default_factory=list)  # e.g. characters no font can draw
 
     @property
     def warnings(self) -> list[Finding]:
@@ -55,10 +59,12 @@ class BriefView:
     uncertainties: list[str]
     records: list[str]
     draft: list[Finding] = field(default_factory=list)
+    brand: Brand | None = None
     generator: str = f"handoff-brief {__version__}"
 
 
-def view(handoff: Handoff, draft_findings: list[Finding] | None = None) -> BriefView:
+def view(handoff: Handoff, draft_findings: list[Finding] | None = None,
+         brand: Brand | None = None) -> BriefView:
     evidence = handoff.evidence or []
     ordered = [e for e in evidence if e.status == "known"] + [
         e for e in evidence if e.status == "inferred"]
@@ -75,6 +81,7 @@ def view(handoff: Handoff, draft_findings: list[Finding] | None = None) -> Brief
         uncertainties=list(handoff.uncertainties) + unknown_checks,
         records=_records(handoff),
         draft=list(draft_findings or []),
+        brand=brand,
     )
 
 
@@ -94,8 +101,9 @@ def _records(handoff: Handoff) -> list[str]:
     return entries
 
 
-def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper = "a4", draft: bool = False,
-           source: str | None = None, pdf_variant: str | None = None) -> Rendered:
+def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper | None = None,
+           draft: bool = False, source: str | None = None, pdf_variant: str | None = None,
+           look: Look | None = None) -> Rendered:
     """Render `handoff` as a brief, refusing one that is not handoff-ready unless `draft`.
 
     PDFs are tagged; `pdf_variant` asks for PDF/UA-1 or PDF/A-3 (b or u), and PDF/A-3
@@ -103,6 +111,8 @@ def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper = "a4", draft:
     """
     if fmt not in FORMATS:
         raise HandoffBriefError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    look = look or Look()
+    paper = paper or look.paper or "a4"  # type: ignore[assignment]
     if paper not in PAPERS:
         raise HandoffBriefError(f"unknown paper {paper!r}; use a4 or letter")
     findings = check(handoff)
@@ -110,10 +120,10 @@ def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper = "a4", draft:
     if not ready and not draft:
         raise NotReady(source or handoff.id, findings)
     blocking = [] if ready else [f for f in findings if f.level == "error"]
-    brief = view(handoff, blocking)
+    brief = view(handoff, blocking, look.brand)
     if fmt == "md":
-        return Rendered(render_markdown(brief).encode("utf-8"), fmt, findings)
-    html = render_html(brief)
+        return Rendered(render_markdown(brief, look.templates).encode("utf-8"), fmt, findings)
+    html = render_html(brief, templates=look.templates)
     if fmt == "html":
         return Rendered(html.encode("utf-8"), fmt, findings)
     from .pdf import Embedded, html_to_pdf  # WeasyPrint costs a second to import
@@ -122,11 +132,12 @@ def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper = "a4", draft:
     if pdf_variant and pdf_variant.startswith("pdf/a"):
         embed = Embedded(EMBEDDED_NAME, handoff_json(handoff), "The handoff this brief shows",
                          dt.datetime.combine(handoff.prepared_on, dt.time(),
-                                             tzinfo=dt.timezone.utc))
+                                             tzinfo=dt.UTC))
     pdf, pages = html_to_pdf(html, paper=paper, title=_pdf_title(handoff), variant=pdf_variant,
-                             embed=embed)
+                             embed=embed, styles=_styles_folder(look.templates))
     findings = findings + check_pages(handoff, pages)
-    return Rendered(pdf, fmt, findings, pages)
+    absent = glyphs.missing(glyphs.strings(handoff.model_dump(mode="json")))
+    return Rendered(pdf, fmt, findings, pages, [glyphs.warning(absent)] if absent else [])
 
 
 EMBEDDED_NAME = "handoff.json"
@@ -141,9 +152,9 @@ def check_pages(handoff: Handoff, pages: int) -> list[Finding]:
     return [f for f in check(handoff, pages=pages) if f.rule == "over-page-budget"]
 
 
-def render_markdown(brief: BriefView) -> str:
-    template = _environment("md").get_template(f"md/{brief.h.tier}.md.j2")
-    text = template.render(b=brief, h=brief.h, **_helpers(brief, html=False))
+def render_markdown(brief: BriefView, templates: Path | None = None) -> str:
+    text = _render_template("md", f"md/{brief.h.tier}.md.j2", templates, b=brief, h=brief.h,
+                            **_helpers(brief, html=False))
     lines = [line.rstrip() for line in text.splitlines()]
     out: list[str] = []
     for line in lines:  # at most one blank line in a row
@@ -152,11 +163,32 @@ def render_markdown(brief: BriefView) -> str:
     return "\n".join(out).strip() + "\n"
 
 
-def render_html(brief: BriefView, *, css: str | None = None) -> str:
-    """The self-contained HTML brief; `css` replaces the built-in stylesheet."""
-    template = _environment("html").get_template(f"html/{brief.h.tier}.html.j2")
-    return template.render(b=brief, h=brief.h, css=Markup(_css() if css is None else css),
-                           **_helpers(brief, html=True))
+def render_html(brief: BriefView, *, css: str | None = None,
+                templates: Path | None = None) -> str:
+    """The self-contained HTML brief; `css` replaces the stylesheet (and the brand's rules)."""
+    if css is None:
+        css = stylesheet(templates) + ("\n" + brief.brand.css() if brief.brand else "")
+    return _render_template("html", f"html/{brief.h.tier}.html.j2", templates, b=brief,
+                            h=brief.h, css=Markup(css), **_helpers(brief, html=True))
+
+
+def _render_template(kind: Literal["md", "html"], name: str, templates: Path | None,
+                     **context: object) -> str:
+    """Render, turning a broken (user) template into an error naming its file and line."""
+    try:
+        return _environment(kind, templates).get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as error:
+        where = f"{error.filename or error.name}:{error.lineno}"
+        raise HandoffBriefError(f"template {where}: {error.message}") from None
+    except jinja2.TemplateError as error:
+        frame = next((f for f in reversed(traceback.extract_tb(error.__traceback__))
+                      if f.filename.endswith(".j2")), None)
+        where = f"{frame.filename}:{frame.lineno}" if frame else name
+        raise HandoffBriefError(f"template {where}: {error}") from None
+
+
+def _styles_folder(templates: Path | None) -> Path | None:
+    return templates / "styles" if templates and (templates / "styles").is_dir() else None
 
 
 def _pdf_title(handoff: Handoff) -> str:
@@ -182,14 +214,23 @@ def _autolink(url: str | None) -> MdSafe:
 
 
 @cache
-def _css() -> str:
-    return read_style("brief.css")
+def stylesheet(templates: Path | None = None, name: str = "brief.css") -> str:
+    """A stylesheet: the user's override from `templates/styles/` if any, else built in."""
+    override = templates / "styles" / name if templates else None
+    if override is not None and override.is_file():
+        return override.read_text(encoding="utf-8")
+    return read_style(name)
 
 
 @cache
-def _environment(kind: Literal["md", "html"]) -> jinja2.Environment:
+def _environment(kind: Literal["md", "html"], templates: Path | None = None) -> jinja2.Environment:
+    builtin = jinja2.FileSystemLoader(str(asset_dir("templates")))
+    loaders: list[jinja2.BaseLoader] = []
+    if templates is not None:
+        loaders.append(jinja2.FileSystemLoader(str(templates / "templates")))
+    loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(asset_dir("templates"))),
+        loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=kind == "html",
         finalize=None if kind == "html" else md_finalize,

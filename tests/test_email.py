@@ -33,7 +33,7 @@ from handoff_brief.mail import (
 
 from .conftest import SAMPLES
 
-NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
 FROM = "RevOps <revops@provider.example>"
 
 
