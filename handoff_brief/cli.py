@@ -91,9 +91,11 @@ def render(input_: str, output: str | None, fmt: str | None, paper: str | None, 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one entry per file.")
-@click.option("--pages", is_flag=True,
-              help="Also render each PDF to check its page budget (slower).")
-def check(inputs: tuple[str, ...], as_json: bool, pages: bool) -> None:
+@click.option("--pages/--no-pages", default=True, show_default=True,
+              help="Render each ready handoff's PDF to check its page budget.")
+@_look_options
+def check(inputs: tuple[str, ...], as_json: bool, pages: bool, brand: str | None,
+          templates: str | None) -> None:
     """Report readiness findings for handoffs, grouped per file.
 
     Exit 0 when every file is valid and has no error-level finding, 1 otherwise.
@@ -104,7 +106,8 @@ def check(inputs: tuple[str, ...], as_json: bool, pages: bool) -> None:
         handoff-brief check --json samples/weak/no-fit.yaml
     """
     with _user_errors():
-        outcome = commands.check_files(list(inputs), as_json=as_json, pages=pages)
+        outcome = commands.check_files(list(inputs), as_json=as_json, pages=pages,
+                                       look=commands.make_look(brand, templates))
     _finish(outcome)
 
 

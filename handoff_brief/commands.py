@@ -114,7 +114,8 @@ class FileReport:
                 "findings": [f.as_dict() for f in self.findings]}
 
 
-def check_file(source: str, *, pages: bool = False) -> FileReport:
+def check_file(source: str, *, pages: bool = True, look: Look | None = None) -> FileReport:
+    """Findings for one file; `pages` renders a ready handoff's PDF for its page budget."""
     name = _label(source)
     try:
         handoff = load(source, label=name)
@@ -123,18 +124,16 @@ def check_file(source: str, *, pages: bool = False) -> FileReport:
     except HandoffBriefError as error:
         return FileReport(name, None, [Problem(name, "", error.message.removeprefix(
             f"{name}: "))], [])
-    page_count = None
-    if pages:
-        from .pdf import html_to_pdf
-        from .render import render_html, view
-
-        page_count = html_to_pdf(render_html(view(handoff)))[1]
-    return FileReport(name, handoff.id, [], check(handoff, pages=page_count))
+    findings = check(handoff)
+    if pages and is_ready(findings):
+        findings = render(handoff, "pdf", source=name, look=look).findings
+    return FileReport(name, handoff.id, [], findings)
 
 
-def check_files(sources: list[str], *, as_json: bool = False, pages: bool = False) -> Outcome:
+def check_files(sources: list[str], *, as_json: bool = False, pages: bool = True,
+                look: Look | None = None) -> Outcome:
     """`handoff-brief check`: findings per file, as text or JSON; exit 1 if any blocks."""
-    reports = [check_file(source, pages=pages) for source in sources]
+    reports = [check_file(source, pages=pages, look=look) for source in sources]
     failed = any(not report.ready for report in reports)
     if as_json:
         return Outcome(out=[json.dumps([r.as_dict() for r in reports], indent=2)],

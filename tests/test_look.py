@@ -123,3 +123,15 @@ def test_characters_no_font_has_are_named(ready: dict[str, Any]) -> None:
         "no installed font has \U000f0000 (U+F0000): they print as empty boxes in the PDF; "
         "install a font that covers them (for Chinese, Japanese or Korean: fonts-noto-cjk)"]
     assert render(load(SAMPLES / "call-qualified.yaml"), "md").notices == []
+
+
+def test_latin_extended_greek_and_cyrillic_print(ready: dict[str, Any]) -> None:
+    names = ["Łukasz Wąsowski-Øster", "Νικόλαος Παπαδόπουλος", "Ирина Соколова"]
+    ready["contacts"] = [{"name": name, "email": f"c{i}@acme.example", "primary": i == 0}
+                         for i, name in enumerate(names)]
+    ready["next_action"]["with"] = names[0]
+    result = render(validate(ready, "t.yaml"), "pdf")
+    assert result.notices == []
+    text = " ".join(" ".join(pdf_text(result.data)).split())
+    for name in names:
+        assert name in text

@@ -194,7 +194,8 @@ def test_markdown_and_html_do_not_import_weasyprint(tmp_path: Any) -> None:
         "from handoff_brief.cli import main\n"
         f"main(['render', {str(SAMPLES / 'warmed.yaml')!r}, '-o', {str(tmp_path / 'b.md')!r}],"
         " standalone_mode=False)\n"
-        "main(['check', '--json', " f"{str(SAMPLES / 'warmed.yaml')!r}], standalone_mode=False)\n"
+        "main(['check', '--no-pages', " f"{str(SAMPLES / 'warmed.yaml')!r}], "
+        "standalone_mode=False)\n"
         "print('weasyprint' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
