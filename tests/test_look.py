@@ -135,3 +135,30 @@ def test_latin_extended_greek_and_cyrillic_print(ready: dict[str, Any]) -> None:
     text = " ".join(" ".join(pdf_text(result.data)).split())
     for name in names:
         assert name in text
+
+
+def test_batch_and_email_use_the_overrides(tmp_path: Path, runner: Any) -> None:
+    import datetime as dt
+
+    from handoff_brief.batch import BatchOptions, run
+    from handoff_brief.mail import compose, parse_address
+
+    folder = tmp_path / "look"
+    runner.invoke(main, ["templates", str(folder)], catch_exceptions=False)
+    (folder / "templates" / "md" / "qualified.md.j2").write_text(
+        '{% extends "default:md/qualified.md.j2" %}\n{% block depth %}\n## Provider note\n'
+        "{% endblock %}\n")
+    look = Look(templates=templates_folder(folder))
+    report = run(BatchOptions(inputs=[str(SAMPLES / "qualified.yaml")], outdir=tmp_path / "out",
+                              formats=("md",), jobs=1, look=look))
+    assert [e.status for e in report.entries] == ["rendered"]
+    assert "## Provider note" in (tmp_path / "out" / "nordwind-pumps-2026-11.md").read_text()
+    plain = run(BatchOptions(inputs=[str(SAMPLES / "qualified.yaml")],
+                             outdir=tmp_path / "out", formats=("md",), jobs=1))
+    assert [e.status for e in plain.entries] == ["rendered"]  # another look: rendered again
+
+    message = compose(load(SAMPLES / "qualified.yaml"), source="q",
+                      sender=parse_address("ops@provider.example", "--from"),
+                      now=dt.datetime(2026, 11, 24, tzinfo=dt.UTC), look=look).message
+    text = next(message.iter_parts()).get_body(("plain",))
+    assert text is not None and "## Provider note" in text.get_content()
