@@ -246,7 +246,9 @@ def crm_export(target: str, inputs: tuple[str, ...], output: str, brand: str | N
 @click.option("--to", "target", type=_CRM_CHOICE, required=True, help="The CRM.")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--base-url", metavar="URL", help="API base URL, e.g. for a sandbox.")
-def crm_push(target: str, inputs: tuple[str, ...], base_url: str | None) -> None:
+@_look_options
+def crm_push(target: str, inputs: tuple[str, ...], base_url: str | None, brand: str | None,
+             templates: str | None) -> None:
     """Upload each ready brief to its record and add a note, once per brief.
 
     Credentials come only from the environment: SALESFORCE_INSTANCE_URL and
@@ -259,7 +261,8 @@ def crm_push(target: str, inputs: tuple[str, ...], base_url: str | None) -> None
     """
     with _user_errors():
         outcome = commands.crm_push(target, list(inputs), environ=os.environ,
-                                    base_url=base_url)
+                                    base_url=base_url,
+                                    look=commands.make_look(brand, templates))
     _finish(outcome)
 
 

@@ -318,7 +318,7 @@ def crm_export(crm: Any, sources: list[str], folder: str, look: Look | None = No
 
 
 def crm_push(crm: Any, sources: list[str], *, environ: Any, base_url: str | None = None,
-             sleep: Any = None) -> Outcome:
+             sleep: Any = None, look: Look | None = None) -> Outcome:
     """`handoff-brief crm push`: attach each ready brief to its record, once."""
     try:
         from . import crm_push as pushing
@@ -330,7 +330,7 @@ def crm_push(crm: Any, sources: list[str], *, environ: Any, base_url: str | None
 
     api = pushing.connect(crm, environ, base_url=base_url,
                           **({"sleep": sleep} if sleep is not None else {}))
-    briefs, skipped, unready = _crm_briefs(crm, sources)
+    briefs, skipped, unready = _crm_briefs(crm, sources, look)
     outcome = Outcome(err=[f"skipped: {s['file']}: {s['reason']}" for s in skipped])
     counts = {"attached": 0, "already attached": 0, "failed": 0}
     try:
