@@ -281,3 +281,19 @@ def test_parallel_pdf_batch_and_progress(tmp_path: Path, runner: Any) -> None:
 def test_missing_input(tmp_path: Path) -> None:
     with pytest.raises(HandoffBriefError, match="nope: no such file or folder; check the path"):
         run(options(tmp_path, tmp_path / "nope"))
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    import io
+
+    from handoff_brief.progress import ProgressPrinter
+
+    ticks = iter([0.0, 2.0, 4.0])
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, tty=True, clock=lambda: next(ticks))
+    printer(0, 4)
+    printer(1, 4)
+    printer(4, 4)
+    frames = stream.getvalue().split("\r")[1:]
+    assert frames[1] == "rendering [#######-----------------------] 1/4    0.5/s  ETA 0:06 "
+    assert frames[2] == "rendering [##############################] 4/4    1.0/s  ETA 0:00 \n"
