@@ -124,12 +124,19 @@ def _findings(h: Handoff, pages: int | None) -> Iterator[Finding]:
         yield _finding("contact-unreachable", f"contacts[{index}]",
                        f"The primary contact {contact.name} has neither email nor phone: "
                        "add one so the seller can reach them.")
-    if pages is not None and pages > PAGE_BUDGET[h.tier]:
-        budget = PAGE_BUDGET[h.tier]
-        yield _finding("over-page-budget", "",
-                       f"The PDF runs to {pages} pages; a {h.tier} brief should fit "
-                       f"{budget} page{'s' if budget > 1 else ''}. Shorten the longest "
-                       "free-text fields (notes, call notes, summary) or move detail to extra.")
+    if pages is not None:
+        yield from page_budget(h, pages)
+
+
+def page_budget(h: Handoff, pages: int) -> list[Finding]:
+    """`over-page-budget` for a PDF of `pages` pages, or nothing."""
+    budget = PAGE_BUDGET[h.tier]
+    if pages <= budget:
+        return []
+    return [_finding("over-page-budget", "",
+                     f"The PDF runs to {pages} pages; a {h.tier} brief should fit "
+                     f"{budget} page{'s' if budget > 1 else ''}. Shorten the longest "
+                     "free-text fields (notes, call notes, summary) or move detail to extra.")]
 
 
 def _next_action(h: Handoff) -> Iterator[Finding]:

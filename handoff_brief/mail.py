@@ -22,7 +22,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from typing import Literal
 
-from .check import check, is_ready
 from .errors import HandoffBriefError, NotReady
 from .look import Look
 from .model import EMAIL_PATTERN, Handoff
@@ -144,11 +143,11 @@ def compose(handoff: Handoff, *, source: str, sender: Address, to: Sequence[Addr
         recipients_to = [parse_address(handoff.seller.email, f"{source}: seller.email")]
         recipients_to[0] = Address(display_name=one_line(handoff.seller.name),
                                    addr_spec=recipients_to[0].addr_spec)
-    findings = check(handoff)
-    if not is_ready(findings):
-        raise NotReady(source, findings, drafts=False)
     look = look or Look()
-    pdf = render(handoff, "pdf", source=source, look=look)
+    try:
+        pdf = render(handoff, "pdf", source=source, look=look)
+    except NotReady as refused:  # the same findings, without offering a draft
+        raise NotReady(source, refused.findings, drafts=False) from None
     text = render_markdown(view(handoff, brand=look.brand), look.templates)
     html = email_html(handoff, look)
 

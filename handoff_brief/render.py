@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from . import __version__, glyphs
 from .assets import asset_dir, read_style
-from .check import Finding, check, is_ready
+from .check import Finding, check, is_ready, page_budget
 from .errors import HandoffBriefError, NotReady
 from .look import Brand, Look
 from .markup import Citations, MdSafe, md_finalize, safe_url
@@ -135,7 +135,7 @@ def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper | None = None,
                                              tzinfo=dt.UTC))
     pdf, pages = html_to_pdf(html, paper=paper, title=_pdf_title(handoff), variant=pdf_variant,
                              embed=embed, styles=_styles_folder(look.templates))
-    findings = findings + check_pages(handoff, pages)
+    findings = findings + page_budget(handoff, pages)
     absent = glyphs.missing(glyphs.strings(handoff.model_dump(mode="json")))
     return Rendered(pdf, fmt, findings, pages, [glyphs.warning(absent)] if absent else [])
 
@@ -146,10 +146,6 @@ EMBEDDED_NAME = "handoff.json"
 def handoff_json(handoff: Handoff) -> bytes:
     """The validated handoff as JSON, as a PDF/A-3 brief carries it."""
     return (handoff.model_dump_json(by_alias=True, indent=2) + "\n").encode()
-
-
-def check_pages(handoff: Handoff, pages: int) -> list[Finding]:
-    return [f for f in check(handoff, pages=pages) if f.rule == "over-page-budget"]
 
 
 def render_markdown(brief: BriefView, templates: Path | None = None) -> str:
