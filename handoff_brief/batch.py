@@ -298,14 +298,15 @@ _WORKER: dict[str, Any] = {}
 def _worker_setup(options: BatchOptions) -> None:
     """Once per worker: what every brief needs, parsed and compiled ahead."""
     _WORKER["options"] = options
+    from .render import _environment, brief_css
+
+    css = brief_css(options.look)
     if "pdf" in options.formats:
-        from .pdf import _fonts, _paper_stylesheet
+        from .pdf import _fonts, _paper_stylesheet, _stylesheet
 
         _fonts()
         _paper_stylesheet(options.paper)
-    from .render import _environment, stylesheet
-
-    stylesheet()
+        _stylesheet(css)
     for kind in ("md", "html"):
         env = _environment(kind)
         for tier in ("qualified", "warmed", "call-qualified"):

@@ -10,7 +10,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,14 @@ def _fonts() -> FontConfiguration:
     return FontConfiguration()
 
 
+@lru_cache(maxsize=8)
+def _stylesheet(css: str) -> weasyprint.CSS:
+    """A stylesheet parsed once per process (and per brand or override)."""
+    base_url = asset_dir("styles").resolve().as_uri() + "/"
+    return weasyprint.CSS(string=css, base_url=base_url, url_fetcher=AssetOnlyFetcher(),
+                          font_config=_fonts())
+
+
 @cache
 def _paper_stylesheet(paper: str) -> weasyprint.CSS:
     return weasyprint.CSS(string=_PAPER_CSS[paper], font_config=_fonts())
@@ -74,7 +82,7 @@ class Embedded:
 
 def html_to_pdf(html: str, *, paper: str = "a4", title: str | None = None,
                 variant: str | None = None, embed: Embedded | None = None,
-                styles: Path | None = None) -> tuple[bytes, int]:
+                styles: Path | None = None, css: str | None = None) -> tuple[bytes, int]:
     """The PDF bytes and page count of a self-contained HTML brief, always tagged.
 
     `variant` is one of `VARIANTS` (PDF/UA-1, PDF/A-3b, PDF/A-3u); `embed` attaches a file.
@@ -85,11 +93,12 @@ def html_to_pdf(html: str, *, paper: str = "a4", title: str | None = None,
     base_url = asset_dir("styles").resolve().as_uri() + "/"
     with _quiet_weasyprint():
         document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
-            stylesheets=[_paper_stylesheet(paper)], font_config=_fonts())
+            stylesheets=([_stylesheet(css)] if css else []) + [_paper_stylesheet(paper)],
+            font_config=_fonts())
         if title:
             document.metadata.title = title
         output = io.BytesIO()
-        seed = f"{paper}\n{variant}\n{html}".encode() + (embed.data if embed else b"")
+        seed = f"{paper}\n{variant}\n{css}\n{html}".encode() + (embed.data if embed else b"")
         identifier = hashlib.sha256(seed).hexdigest()[:32].encode()
         attachments = [weasyprint.Attachment(
             string=embed.data, name=embed.name, description=embed.description,

@@ -123,9 +123,12 @@ def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper | None = None,
     brief = view(handoff, blocking, look.brand)
     if fmt == "md":
         return Rendered(render_markdown(brief, look.templates).encode("utf-8"), fmt, findings)
-    html = render_html(brief, templates=look.templates)
+    css = brief_css(look)
     if fmt == "html":
+        html = render_html(brief, css=css, templates=look.templates)
         return Rendered(html.encode("utf-8"), fmt, findings)
+    # The same HTML, with the stylesheet handed over parsed once per process, not inline.
+    html = render_html(brief, css="", templates=look.templates)
     from .pdf import Embedded, html_to_pdf  # WeasyPrint costs a second to import
 
     embed = None
@@ -134,7 +137,7 @@ def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper | None = None,
                          dt.datetime.combine(handoff.prepared_on, dt.time(),
                                              tzinfo=dt.UTC))
     pdf, pages = html_to_pdf(html, paper=paper, title=_pdf_title(handoff), variant=pdf_variant,
-                             embed=embed, styles=_styles_folder(look.templates))
+                             embed=embed, styles=_styles_folder(look.templates), css=css)
     findings = findings + page_budget(handoff, pages)
     absent = glyphs.missing(glyphs.strings(handoff.model_dump(mode="json")))
     return Rendered(pdf, fmt, findings, pages, [glyphs.warning(absent)] if absent else [])
@@ -163,9 +166,14 @@ def render_html(brief: BriefView, *, css: str | None = None,
                 templates: Path | None = None) -> str:
     """The self-contained HTML brief; `css` replaces the stylesheet (and the brand's rules)."""
     if css is None:
-        css = stylesheet(templates) + ("\n" + brief.brand.css() if brief.brand else "")
+        css = brief_css(Look(brief.brand, templates))
     return _render_template("html", f"html/{brief.h.tier}.html.j2", templates, b=brief,
                             h=brief.h, css=Markup(css), **_helpers(brief, html=True))
+
+
+def brief_css(look: Look) -> str:
+    """The stylesheet of a brief: built in or overridden, plus the brand's rules."""
+    return stylesheet(look.templates) + ("\n" + look.brand.css() if look.brand else "")
 
 
 def _render_template(kind: Literal["md", "html"], name: str, templates: Path | None,
