@@ -308,7 +308,7 @@ def _worker_setup(options: BatchOptions) -> None:
         _paper_stylesheet(options.paper)
         _stylesheet(css)
     for kind in ("md", "html"):
-        env = _environment(kind)
+        env = _environment(kind, options.look.templates)
         for tier in ("qualified", "warmed", "call-qualified"):
             env.get_template(f"{kind}/{tier}.{kind}.j2")
 
