@@ -1,4 +1,8 @@
-"""Errors a user can act on. The command line prints them as `Error: ...` and exits 1."""
+"""Errors a caller can act on, without a word of the command line in them.
+
+The command line prints them as `Error: ...` and exits 1; it adds the hints that name its
+options (`commands/wording.py`). A library caller gets the same facts as fields.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,20 @@ class HandoffBriefError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class BadSetting(HandoffBriefError):
+    """A setting (a function argument; an option on the command line) cannot be used.
+
+    `setting` names it as the library does (`sender`, `templates`, `brand`); the command
+    line shows the option instead.
+    """
+
+    def __init__(self, setting: str, problem: str, *, value: str | None = None) -> None:
+        self.setting = setting
+        self.problem = problem
+        self.value = value
+        super().__init__(f"{setting}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -46,26 +64,28 @@ class InvalidHandoff(HandoffBriefError):
         self.source = source
         self.problems = problems
         count = len(problems)
+        #: One line for summaries: the source and how many problems.
+        self.headline = (f"{source} is not a valid handoff "
+                         f"({count} problem{'s' if count != 1 else ''})")
         lines = "\n".join(f"  {problem}" for problem in problems)
-        super().__init__(
-            f"{source} is not a valid handoff ({count} problem{'s' if count != 1 else ''}):\n"
-            f"{lines}\nFix the input; `handoff-brief schema` prints the format as JSON Schema."
-        )
+        super().__init__(f"{self.headline}:\n{lines}\nFix the input; `handoff-brief schema` "
+                         "prints the format as JSON Schema.")
 
 
 class NotReady(HandoffBriefError):
     """The handoff loads, but error-level readiness findings block a seller-ready brief."""
 
-    def __init__(self, source: str, findings: list[Finding], *, drafts: bool = True) -> None:
+    def __init__(self, source: str, findings: list[Finding]) -> None:
         self.source = source
         self.findings = findings
-        blocking = [f for f in findings if f.level == "error"]
-        count = len(blocking)
+        self.blocking = [f for f in findings if f.level == "error"]
+        count = len(self.blocking)
         lines = "\n".join(f"  {finding}" for finding in findings)
-        hint = ("Fix the errors above, or pass --draft for a draft marked 'DRAFT - not "
-                "handoff-ready'." if drafts else
-                "Fix the errors above; a brief that is not handoff-ready is never e-mailed.")
         super().__init__(
-            f"{source} is not handoff-ready ({count} error{'s' if count != 1 else ''}):\n"
-            f"{lines}\n{hint}"
+            f"{source} is not handoff-ready ({count} error{'s' if count != 1 else ''}):\n{lines}"
         )
+
+    @property
+    def rules(self) -> list[str]:
+        """The blocking rules, sorted, once each."""
+        return sorted({f.rule for f in self.blocking})

@@ -1,0 +1,247 @@
+"""The one reader: files, folders and stdin to handoff documents, each named by its position.
+
+Every command reads its inputs here. An input is a file, a folder (searched recursively for
+.yaml, .yml, .json and .jsonl files) or `-` for standard input. A `.yaml`/`.yml` file may
+hold several documents separated by `---`; a `.json` file one object or a list; a `.jsonl`
+file one object per line. A document is named by its position in every message: the file
+alone when it holds one handoff, else `leads.yaml:37` (the line its document starts on),
+`leads.json[3]` (list index) or `leads.jsonl:412` (line).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import HandoffBriefError, InvalidHandoff, Problem
+from .load import MAX_INPUT_BYTES, Loc, parse_bytes, validate, yaml_documents
+from .model import Handoff
+
+SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+#: A whole YAML or JSON file of several handoffs is read at once; JSON Lines are streamed.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+_TOO_LARGE = (f"is larger than {MAX_INPUT_BYTES // 2**20} MiB, the limit for one handoff (a "
+              "real one is a few kilobytes); remove embedded data or split it")
+
+
+@dataclass
+class Document:
+    """One handoff as read, not yet validated."""
+
+    file: str
+    position: str
+    data: Any = None
+    lines: dict[Loc, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    label: str = ""  # the name validation messages use (a file for YAML, whose lines count)
+
+    def validate(self) -> Handoff:
+        """The `Handoff`; raises `InvalidHandoff` with every problem."""
+        if self.problems:
+            raise InvalidHandoff(self.position, self.problems)
+        return validate(self.data, self.label or self.position, self.lines)
+
+    @property
+    def claimed_id(self) -> str | None:
+        """The id the raw data gives, valid or not: for reports on invalid handoffs."""
+        if isinstance(self.data, dict) and isinstance(self.data.get("id"), str):
+            return str(self.data["id"])
+        return None
+
+
+class InputError(HandoffBriefError):
+    """An input named on the command line, or given to `read`, does not exist."""
+
+
+def discover(inputs: Iterable[str]) -> list[str]:
+    """The input files in order, once each: each file given, every file below each folder."""
+    found: list[str] = []
+    for item in inputs:
+        path = Path(item)
+        if item == STDIN:
+            found.append(STDIN)
+        elif path.is_dir():
+            found += [str(p) for p in sorted(path.rglob("*"))
+                      if p.suffix.lower() in SUFFIXES and p.is_file()
+                      and not any(part.startswith(".") for part in p.relative_to(path).parts)]
+        elif path.exists():
+            found.append(item)
+        else:
+            raise InputError(f"{item}: no such file or folder; check the path")
+    return list(dict.fromkeys(found))
+
+
+def read(inputs: Iterable[str]) -> Iterator[Document]:
+    """Every handoff document of every input, in order."""
+    for name in discover(inputs):
+        yield from documents(name)
+
+
+def documents(source: str) -> Iterator[Document]:
+    """Every handoff document in one file (or `-`), in order."""
+    name = STDIN_NAME if source == STDIN else source
+    suffix = Path(source).suffix.lower()
+    if suffix == ".jsonl":
+        yield from _json_lines(source, name)
+        return
+    try:
+        raw = _read_whole(source, name)
+    except HandoffBriefError as error:
+        yield _failed(name, name, error.message.removeprefix(f"{name}: "))
+        return
+    if suffix not in (".json", ".yaml", ".yml") and _looks_like_json_lines(raw):
+        yield from _lines(iter(raw.splitlines(keepends=True)), name)
+    elif suffix == ".json" or (suffix not in (".yaml", ".yml") and _looks_like_json(raw)):
+        yield from _json(raw, name)
+    else:
+        yield from _yaml(raw, name)
+
+
+def _read_whole(source: str, name: str) -> bytes:
+    try:
+        if source == STDIN:
+            raw: bytes = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with open(source, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise HandoffBriefError(f"{name}: is a folder; give a .yaml or .json file") from None
+    except OSError as error:
+        raise HandoffBriefError(f"{name}: cannot be read ({error.strerror})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise HandoffBriefError(f"{name}: is larger than {MAX_FILE_BYTES // 2**20} MiB; split "
+                                "it, or use JSON Lines (.jsonl), which is read line by line")
+    return raw
+
+
+def _looks_like_json(raw: bytes) -> bool:
+    return raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
+
+
+def _looks_like_json_lines(raw: bytes) -> bool:
+    """Standard input of several lines that each hold one JSON object."""
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    return len(lines) > 1 and all(line.startswith(b"{") and line.endswith(b"}")
+                                  for line in lines)
+
+
+def _failed(file: str, position: str, message: str, line: int | None = None) -> Document:
+    return Document(file, position, problems=[Problem(position, "", message, line)])
+
+
+def _json_lines(source: str, name: str) -> Iterator[Document]:
+    try:
+        handle = open(source, "rb")  # noqa: SIM115  closed below, while streaming
+    except OSError as error:
+        yield _failed(name, name, f"cannot be read ({error.strerror})")
+        return
+    with handle:
+        yield from _lines(handle, name)
+
+
+def _lines(lines: Iterator[bytes], name: str) -> Iterator[Document]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        position = f"{name}:{number}"
+        if len(line) > MAX_INPUT_BYTES:
+            yield _failed(name, position, f"is longer than {MAX_INPUT_BYTES // 2**20} MiB, "
+                          "the limit for one handoff")
+            continue
+        yield _from_bytes(line, name, position, ".json")
+
+
+def _from_bytes(raw: bytes, file: str, position: str, suffix: str) -> Document:
+    """Parse one document's bytes with the single-handoff parser, keeping its problems."""
+    parsed = parse_bytes(raw, position, suffix)
+    if parsed.problems:
+        return Document(file, position, problems=parsed.problems)
+    return Document(file, position, data=parsed.data, lines=parsed.lines, label=position)
+
+
+def _json(raw: bytes, name: str) -> Iterator[Document]:
+    if not raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        if len(raw) > MAX_INPUT_BYTES:
+            yield _failed(name, name, _TOO_LARGE)
+            return
+        yield _from_bytes(raw, name, name, ".json")
+        return
+    parsed = _from_bytes(raw, name, name, ".json")
+    if parsed.problems:
+        yield parsed
+        return
+    for index, item in enumerate(parsed.data):
+        position = f"{name}[{index}]"
+        yield Document(name, position, data=item, label=position)
+
+
+def _yaml(raw: bytes, name: str) -> Iterator[Document]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if len(raw) > MAX_INPUT_BYTES and b"\n---" not in raw and not raw.startswith(b"---"):
+        yield _failed(name, name, _TOO_LARGE)
+        return
+    if b"\x00" in raw:
+        yield _failed(name, name, "contains binary data (NUL bytes); a handoff is a YAML or "
+                      "JSON text file")
+        return
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        yield _failed(name, name, f"is not UTF-8 text (byte 0x{raw[error.start]:02x}); save "
+                      "it as UTF-8", line)
+        return
+    if not text.strip():
+        yield _from_bytes(raw, name, name, ".yaml")  # the parser's own "is empty" message
+        return
+    # One document of look-ahead: a file of one handoff is named by the file alone.
+    previous: tuple[int, Any] | None = None
+    several = False
+    for line, parsed in yaml_documents(text, name):
+        if previous is not None:
+            several = True
+            yield _yaml_document(name, previous, several)
+        previous = (line, parsed)
+    if previous is None:
+        yield _from_bytes(raw, name, name, ".yaml")  # no document: the parser says so
+    else:
+        yield _yaml_document(name, previous, several)
+
+
+def _yaml_document(name: str, item: tuple[int, Any], several: bool) -> Document:
+    line, parsed = item
+    position = f"{name}:{line}" if several else name
+    return Document(name, position, data=parsed.data, lines=parsed.lines,
+                    problems=parsed.problems, label=name)
+
+
+class SameId(HandoffBriefError):
+    """A second handoff with an id already used in this run: its outputs would replace the
+    first one's."""
+
+    def __init__(self, handoff_id: str, position: str, first: str) -> None:
+        self.handoff_id = handoff_id
+        self.position = position
+        self.first = first
+        super().__init__(f"{position}: the id {handoff_id!r} is already used by {first}; "
+                         "give each handoff its own id (its files are named by the id)")
+
+
+@dataclass
+class Ids:
+    """The ids seen so far in one run of a command that writes files named by id."""
+
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def claim(self, handoff_id: str, position: str) -> None:
+        """Take `handoff_id` for `position`; `SameId` when another position has it."""
+        first = self.seen.setdefault(handoff_id, position)
+        if first != position:
+            raise SameId(handoff_id, position, first)
+
