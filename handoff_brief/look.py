@@ -1,6 +1,6 @@
-"""How a brief looks: the provider's brand, and the user's template overrides.
+"""How a brief looks: the provider's brand, the user's template overrides, the paper.
 
-A brand file is TOML (`--brand FILE`, else `handoff-brief.toml` in the current folder):
+A brand file is TOML (the one given, else `handoff-brief.toml` in the current folder):
 
     company = "Northwind Leads"
     logo = "logo.png"          # PNG, JPEG or SVG, relative to this file; embedded
@@ -8,7 +8,7 @@ A brand file is TOML (`--brand FILE`, else `handoff-brief.toml` in the current f
     paper = "letter"           # a4 | letter
     footer = "Confidential: prepared for Acme sales only"
 
-A templates folder (`--templates DIR`, as `handoff-brief templates DIR` writes it) holds
+A templates folder (as `handoff-brief templates DIR` writes it) holds
 `templates/` and `styles/`; a file there replaces the built-in one of the same name, and an
 override can extend the built-in version of itself as `default:<name>`.
 """
@@ -20,16 +20,28 @@ import re
 import shutil
 import tomllib
 from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
+from typing import TypeVar
 
-from .assets import asset_dir
-from .errors import HandoffBriefError
+from .assets import ASSET_FOLDERS, asset_dir, folders_digest, read_style
+from .choices import DEFAULT_PAPER, PAPERS, Paper
+from .errors import BadSetting, HandoffBriefError
 
 BRAND_FILE = "handoff-brief.toml"
 BRAND_KEYS = ("company", "logo", "accent", "paper", "footer")
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _LOGO_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+T = TypeVar("T")
+
+
+def resolve(option: T | None, brand: T | None, default: T) -> T:
+    """The one rule for every setting: the option if given, else the brand file's, else the
+    default."""
+    if option is not None:
+        return option
+    return brand if brand is not None else default
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ class Brand:
     company: str | None = None
     logo_uri: str | None = None  # a data: URI, so the HTML stays self-contained
     accent: str | None = None
-    paper: str | None = None
+    paper: Paper | None = None
     footer: str | None = None
 
     def css(self) -> str:
@@ -54,14 +66,58 @@ class Brand:
 
 @dataclass(frozen=True)
 class Look:
-    """Everything about appearance that is not in the handoff."""
+    """Everything about appearance that is not in the handoff, and what follows from it.
+
+    `paper` is the option as given; `page_size` is what a PDF gets (option, else the
+    brand's, else A4). The stylesheets are built here and nowhere else.
+    """
 
     brand: Brand | None = None
     templates: Path | None = None
+    paper: Paper | None = None
+
+    def __post_init__(self) -> None:
+        if self.paper is not None and self.paper not in PAPERS:
+            raise BadSetting("paper", f"unknown paper {self.paper!r}; use a4 or letter")
 
     @property
-    def paper(self) -> str | None:
-        return self.brand.paper if self.brand else None
+    def page_size(self) -> Paper:
+        return resolve(self.paper, self.brand.paper if self.brand else None, DEFAULT_PAPER)
+
+    def stylesheet(self, name: str = "brief.css") -> str:
+        """A stylesheet: the override from `templates/styles/` if any, else built in."""
+        return _stylesheet(self.templates, name)
+
+    @cached_property
+    def css(self) -> str:
+        """The stylesheet of a brief: built in or overridden, plus the brand's rules."""
+        return self.stylesheet() + ("\n" + self.brand.css() if self.brand else "")
+
+    @cached_property
+    def email_css(self) -> str:
+        """The brief's stylesheet, the e-mail one and the brand's rules, for inlining."""
+        return "\n".join([self.stylesheet(), self.stylesheet("email.css"),
+                          self.brand.css() if self.brand else ""])
+
+    @property
+    def styles_folder(self) -> Path | None:
+        """The override folder of styles, which a PDF may read files from."""
+        folder = self.templates / "styles" if self.templates else None
+        return folder if folder is not None and folder.is_dir() else None
+
+    @cached_property
+    def digest(self) -> str:
+        """The brand and any overrides: a change to either renders everything again."""
+        overrides = folders_digest(self.templates) if self.templates else ""
+        return f"{self.page_size}|{self.brand!r}|{overrides}"
+
+
+@cache
+def _stylesheet(templates: Path | None, name: str) -> str:
+    override = templates / "styles" / name if templates else None
+    if override is not None and override.is_file():
+        return override.read_text(encoding="utf-8")
+    return read_style(name)
 
 
 def css_string(text: str) -> str:
@@ -76,7 +132,7 @@ def load_brand(path: Path) -> Brand:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise HandoffBriefError(f"{where}: no such brand file; check --brand") from None
+        raise BadSetting("brand", f"{where}: no such brand file", value=where) from None
     except (OSError, UnicodeDecodeError) as error:
         raise HandoffBriefError(f"{where}: cannot be read ({error})") from None
     except tomllib.TOMLDecodeError as error:
@@ -92,7 +148,7 @@ def load_brand(path: Path) -> Brand:
     if isinstance(accent, str) and not _COLOUR.match(accent.strip()):
         problems.append(f"accent: {accent!r} is not a colour; write it as #rgb or #rrggbb")
     paper = data.get("paper")
-    if isinstance(paper, str) and paper not in ("a4", "letter"):
+    if isinstance(paper, str) and paper not in PAPERS:
         problems.append(f"paper: must be 'a4' or 'letter' (got {paper!r})")
     logo_uri = None
     logo = data.get("logo")
@@ -106,7 +162,7 @@ def load_brand(path: Path) -> Brand:
                                 + "\n".join(f"  {where}: {p}" for p in problems))
     return Brand(where, company=data.get("company"), logo_uri=logo_uri,
                  accent=accent.strip() if isinstance(accent, str) else None,
-                 paper=paper, footer=data.get("footer"))
+                 paper=paper if paper in PAPERS else None, footer=data.get("footer"))
 
 
 def _logo(path: Path) -> str:
@@ -126,7 +182,7 @@ def _logo(path: Path) -> str:
 
 
 def find_brand(explicit: str | Path | None, folder: Path) -> Brand | None:
-    """`--brand FILE` if given, else `handoff-brief.toml` in `folder`, else no brand."""
+    """The brand file given, else `handoff-brief.toml` in `folder`, else no brand."""
     if explicit is not None:
         return load_brand(Path(explicit))
     default = folder / BRAND_FILE
@@ -138,15 +194,14 @@ def templates_folder(value: str | Path | None) -> Path | None:
         return None
     path = Path(value)
     if not path.is_dir():
-        raise HandoffBriefError(f"--templates {value}: no such folder; create it with "
-                                f"handoff-brief templates {value}")
+        raise BadSetting("templates", f"{value}: no such folder", value=str(value))
     return path.resolve()
 
 
 def write_templates(folder: Path) -> list[Path]:
     """Copy the built-in templates and styles into `folder`, for editing; never overwrite."""
     written = []
-    for name in ("templates", "styles"):
+    for name in ASSET_FOLDERS:
         source = asset_dir(name)
         for path in sorted(source.rglob("*")):
             if not path.is_file():

@@ -23,9 +23,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .choices import Tier
+
 FORMAT_VERSION: Literal[1] = 1
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
-TIERS = ("qualified", "warmed", "call-qualified")
 CONSISTENCY_ERROR = "handoff_consistency"
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -235,7 +236,7 @@ class Handoff(_Model):
 
     format: Literal[1] = FORMAT_VERSION
     id: Slug
-    tier: Literal["qualified", "warmed", "call-qualified"]
+    tier: Tier
     prepared_on: Date
     prepared_by: Line
     seller: Seller | None = None

@@ -19,10 +19,10 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from .assets import asset_dir
+from .choices import Paper, PdfVariant
 from .errors import HandoffBriefError
 
-VARIANTS = ("pdf/ua-1", "pdf/a-3b", "pdf/a-3u")
-_PAPER_CSS = {
+_PAPER_CSS: dict[Paper, str] = {
     "a4": "@page { size: A4 !important; }",
     "letter": "@page { size: letter !important; }",
 }
@@ -66,8 +66,15 @@ def _stylesheet(css: str) -> weasyprint.CSS:
 
 
 @cache
-def _paper_stylesheet(paper: str) -> weasyprint.CSS:
+def _paper_stylesheet(paper: Paper) -> weasyprint.CSS:
     return weasyprint.CSS(string=_PAPER_CSS[paper], font_config=_fonts())
+
+
+def warm_up(css: str, paper: Paper) -> None:
+    """Load the fonts and parse the stylesheets ahead, as a worker does once."""
+    _fonts()
+    _paper_stylesheet(paper)
+    _stylesheet(css)
 
 
 @dataclass(frozen=True)
@@ -80,15 +87,13 @@ class Embedded:
     date: dt.datetime
 
 
-def html_to_pdf(html: str, *, paper: str = "a4", title: str | None = None,
-                variant: str | None = None, embed: Embedded | None = None,
+def html_to_pdf(html: str, *, paper: Paper = "a4", title: str | None = None,
+                variant: PdfVariant | None = None, embed: Embedded | None = None,
                 styles: Path | None = None, css: str | None = None) -> tuple[bytes, int]:
     """The PDF bytes and page count of a self-contained HTML brief, always tagged.
 
-    `variant` is one of `VARIANTS` (PDF/UA-1, PDF/A-3b, PDF/A-3u); `embed` attaches a file.
+    `variant` is one of `PDF_VARIANTS` (PDF/UA-1, PDF/A-3b, PDF/A-3u); `embed` attaches a file.
     """
-    if variant is not None and variant not in VARIANTS:
-        raise HandoffBriefError(f"unknown PDF variant {variant!r}; use {', '.join(VARIANTS)}")
     fetcher = AssetOnlyFetcher(styles)
     base_url = asset_dir("styles").resolve().as_uri() + "/"
     with _quiet_weasyprint():

@@ -1,7 +1,7 @@
-"""Handoffs to briefs: tier templates to Markdown and HTML, and HTML to PDF.
+"""Handoffs to brief text: tier templates to Markdown and HTML, sandboxed.
 
-The readiness gate lives here too: `render` refuses a handoff with error-level findings
-unless a draft is asked for, and a draft says so at its top.
+`BriefView` is what every template sees. The environments are built once per process and
+per override folder; a broken override becomes an error naming its file and line.
 """
 
 from __future__ import annotations
@@ -16,36 +16,18 @@ from typing import Literal
 import jinja2
 from markupsafe import Markup
 
-from . import __version__, glyphs
-from .assets import asset_dir, read_style
-from .check import Finding, check, is_ready, page_budget
-from .errors import HandoffBriefError, NotReady
-from .look import Brand, Look
+from . import __version__
+from .assets import asset_dir
+from .check import Finding
+from .choices import TIER_LABELS, TIERS
+from .errors import HandoffBriefError
+from .look import Brand
 from .markup import Citations, MdSafe, md_finalize, safe_url
 from .model import Evidence, Handoff
 
-Format = Literal["pdf", "md", "html"]
-Paper = Literal["a4", "letter"]
-FORMATS: tuple[Format, ...] = ("pdf", "md", "html")
-PAPERS: tuple[Paper, ...] = ("a4", "letter")
-TIER_LABELS = {"qualified": "Qualified", "warmed": "Warmed", "call-qualified": "Call-qualified"}
+Kind = Literal["md", "html"]
 _MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 _DAYS = "Mon Tue Wed Thu Fri Sat Sun".split()
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A brief and what was found on the way: findings, and pages for a PDF."""
-
-    data: bytes
-    format: Format
-    findings: list[Finding]
-    pages: int | None = None
-    notices: list[str] = field(default_factory=list)  # e.g. characters no font can draw
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "warning"]
 
 
 @dataclass
@@ -64,7 +46,8 @@ class BriefView:
 
 
 def view(handoff: Handoff, draft_findings: list[Finding] | None = None,
-         brand: Brand | None = None) -> BriefView:
+         brand: Brand | None = None, records: list[str] | None = None) -> BriefView:
+    """The view of `handoff`; `draft_findings` are shown at the top of a draft."""
     evidence = handoff.evidence or []
     ordered = [e for e in evidence if e.status == "known"] + [
         e for e in evidence if e.status == "inferred"]
@@ -79,105 +62,38 @@ def view(handoff: Handoff, draft_findings: list[Finding] | None = None,
         known=[(n, e) for n, e in numbered if e.status == "known"],
         inferred=[(n, e) for n, e in numbered if e.status == "inferred"],
         uncertainties=list(handoff.uncertainties) + unknown_checks,
-        records=_records(handoff),
+        records=list(records or []),
         draft=list(draft_findings or []),
         brand=brand,
     )
 
 
-def _records(handoff: Handoff) -> list[str]:
-    """The CRM record ids, one readable entry per CRM."""
-    crm = handoff.crm
-    if crm is None:
-        return []
-    entries = []
-    if crm.salesforce:
-        entries.append(f"Salesforce record {crm.salesforce.record}")
-    for label, ids in (("HubSpot", crm.hubspot), ("Pipedrive", crm.pipedrive)):
-        if ids:
-            parts = [f"{key} {value}" for key, value in ids.model_dump().items() if value]
-            if parts:
-                entries.append(f"{label} {', '.join(parts)}")
-    return entries
-
-
-def render(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper | None = None,
-           draft: bool = False, source: str | None = None, pdf_variant: str | None = None,
-           look: Look | None = None) -> Rendered:
-    """Render `handoff` as a brief, refusing one that is not handoff-ready unless `draft`.
-
-    PDFs are tagged; `pdf_variant` asks for PDF/UA-1 or PDF/A-3 (b or u), and PDF/A-3
-    carries the validated handoff inside as `handoff.json`.
-    """
-    if fmt not in FORMATS:
-        raise HandoffBriefError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    look = look or Look()
-    paper = paper or look.paper or "a4"  # type: ignore[assignment]
-    if paper not in PAPERS:
-        raise HandoffBriefError(f"unknown paper {paper!r}; use a4 or letter")
-    findings = check(handoff)
-    ready = is_ready(findings)
-    if not ready and not draft:
-        raise NotReady(source or handoff.id, findings)
-    blocking = [] if ready else [f for f in findings if f.level == "error"]
-    brief = view(handoff, blocking, look.brand)
-    if fmt == "md":
-        return Rendered(render_markdown(brief, look.templates).encode("utf-8"), fmt, findings)
-    css = brief_css(look)
-    if fmt == "html":
-        html = render_html(brief, css=css, templates=look.templates)
-        return Rendered(html.encode("utf-8"), fmt, findings)
-    # The same HTML, with the stylesheet handed over parsed once per process, not inline.
-    html = render_html(brief, css="", templates=look.templates)
-    from .pdf import Embedded, html_to_pdf  # WeasyPrint costs a second to import
-
-    embed = None
-    if pdf_variant and pdf_variant.startswith("pdf/a"):
-        embed = Embedded(EMBEDDED_NAME, handoff_json(handoff), "The handoff this brief shows",
-                         dt.datetime.combine(handoff.prepared_on, dt.time(),
-                                             tzinfo=dt.UTC))
-    pdf, pages = html_to_pdf(html, paper=paper, title=_pdf_title(handoff), variant=pdf_variant,
-                             embed=embed, styles=_styles_folder(look.templates), css=css)
-    findings = findings + page_budget(handoff, pages)
-    absent = glyphs.missing(glyphs.strings(handoff.model_dump(mode="json")))
-    return Rendered(pdf, fmt, findings, pages, [glyphs.warning(absent)] if absent else [])
-
-
-EMBEDDED_NAME = "handoff.json"
-
-
-def handoff_json(handoff: Handoff) -> bytes:
-    """The validated handoff as JSON, as a PDF/A-3 brief carries it."""
-    return (handoff.model_dump_json(by_alias=True, indent=2) + "\n").encode()
-
-
-def render_markdown(brief: BriefView, templates: Path | None = None) -> str:
-    text = _render_template("md", f"md/{brief.h.tier}.md.j2", templates, b=brief, h=brief.h,
-                            **_helpers(brief, html=False))
-    lines = [line.rstrip() for line in text.splitlines()]
+def markdown(brief: BriefView, templates: Path | None = None) -> str:
+    """The Markdown brief: at most one blank line in a row, one final newline."""
+    text = _render("md", f"md/{brief.h.tier}.md.j2", templates, b=brief, h=brief.h,
+                   **_helpers(brief, html=False))
     out: list[str] = []
-    for line in lines:  # at most one blank line in a row
+    for line in (line.rstrip() for line in text.splitlines()):
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip() + "\n"
 
 
-def render_html(brief: BriefView, *, css: str | None = None,
-                templates: Path | None = None) -> str:
-    """The self-contained HTML brief; `css` replaces the stylesheet (and the brand's rules)."""
-    if css is None:
-        css = brief_css(Look(brief.brand, templates))
-    return _render_template("html", f"html/{brief.h.tier}.html.j2", templates, b=brief,
-                            h=brief.h, css=Markup(css), **_helpers(brief, html=True))
+def html(brief: BriefView, *, css: str, templates: Path | None = None) -> str:
+    """The self-contained HTML brief with `css` as its stylesheet."""
+    return _render("html", f"html/{brief.h.tier}.html.j2", templates, b=brief, h=brief.h,
+                   css=Markup(css), **_helpers(brief, html=True))
 
 
-def brief_css(look: Look) -> str:
-    """The stylesheet of a brief: built in or overridden, plus the brand's rules."""
-    return stylesheet(look.templates) + ("\n" + look.brand.css() if look.brand else "")
+def compile_templates(templates: Path | None) -> None:
+    """Compile every tier's templates ahead, as a worker does once before its first brief."""
+    for kind in ("md", "html"):
+        env = _environment(kind, templates)
+        for tier in TIERS:
+            env.get_template(f"{kind}/{tier}.{kind}.j2")
 
 
-def _render_template(kind: Literal["md", "html"], name: str, templates: Path | None,
-                     **context: object) -> str:
+def _render(kind: Kind, name: str, templates: Path | None, **context: object) -> str:
     """Render, turning a broken (user) template into an error naming its file and line."""
     try:
         return _environment(kind, templates).get_template(name).render(**context)
@@ -189,14 +105,6 @@ def _render_template(kind: Literal["md", "html"], name: str, templates: Path | N
                       if f.filename.endswith(".j2")), None)
         where = f"{frame.filename}:{frame.lineno}" if frame else name
         raise HandoffBriefError(f"template {where}: {error}") from None
-
-
-def _styles_folder(templates: Path | None) -> Path | None:
-    return templates / "styles" if templates and (templates / "styles").is_dir() else None
-
-
-def _pdf_title(handoff: Handoff) -> str:
-    return f"Handoff brief: {handoff.account.name}"
 
 
 def _helpers(brief: BriefView, *, html: bool) -> dict[str, object]:
@@ -218,16 +126,7 @@ def _autolink(url: str | None) -> MdSafe:
 
 
 @cache
-def stylesheet(templates: Path | None = None, name: str = "brief.css") -> str:
-    """A stylesheet: the user's override from `templates/styles/` if any, else built in."""
-    override = templates / "styles" / name if templates else None
-    if override is not None and override.is_file():
-        return override.read_text(encoding="utf-8")
-    return read_style(name)
-
-
-@cache
-def _environment(kind: Literal["md", "html"], templates: Path | None = None) -> jinja2.Environment:
+def _environment(kind: Kind, templates: Path | None = None) -> jinja2.Environment:
     builtin = jinja2.FileSystemLoader(str(asset_dir("templates")))
     loaders: list[jinja2.BaseLoader] = []
     if templates is not None:

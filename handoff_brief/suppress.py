@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import HandoffBriefError
+from .errors import BadSetting
 from .model import Handoff
 
 
@@ -39,10 +39,10 @@ class Suppressions:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except OSError as error:
-            raise HandoffBriefError(f"--suppress {path}: cannot be read ({error.strerror})") \
-                from None
+            raise BadSetting("suppress", f"{path}: cannot be read ({error.strerror})",
+                             value=str(path)) from None
         except UnicodeDecodeError:
-            raise HandoffBriefError(f"--suppress {path}: is not UTF-8 text") from None
+            raise BadSetting("suppress", f"{path}: is not UTF-8 text", value=str(path)) from None
         first = text.splitlines()[0].lower() if text.strip() else ""
         columns = [c.strip() for c in next(csv.reader([first]))] if first else []
         if "domain" in columns or "email" in columns:
@@ -51,8 +51,8 @@ class Suppressions:
                 self._add(row.get("domain", ""), path)
                 self._add(row.get("email", ""), path)
         elif "," in first:
-            raise HandoffBriefError(f"--suppress {path}: a CSV list needs a 'domain' or "
-                                    "'email' column header")
+            raise BadSetting("suppress", f"{path}: a CSV list needs a 'domain' or 'email' "
+                             "column header", value=str(path))
         else:
             for line in text.splitlines():
                 self._add(line.split("#", 1)[0], path)
