@@ -1,0 +1,119 @@
+"""A batch's report: one entry per handoff, `report.json` and the readable `report.md`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .choices import BATCH_STATUSES, TIERS, BatchStatus
+from .markup import md_escape
+from .outputs import write_output
+
+#: Statuses that make a batch fail (exit 1).
+FAILING: tuple[BatchStatus, ...] = ("invalid", "not_ready")
+
+
+@dataclass
+class Entry:
+    """One handoff's line in the report."""
+
+    file: str
+    position: str
+    id: str | None = None
+    tier: str | None = None
+    status: BatchStatus | None = None
+    outputs: list[str] = field(default_factory=list)
+    findings: list[dict[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    duplicate_of: str | None = None
+    reason: str | None = None
+    # working state, not reported
+    order: int = 0
+    prepared_on: str = ""
+    identity: tuple[str, str] | None = None
+    key: str = ""
+    ready: bool = False
+
+    def report(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("order", "prepared_on", "identity", "key", "ready"):
+            data.pop(name)
+        data["status"] = self.status or ""
+        return data
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILING
+
+    @property
+    def first_problem(self) -> str:
+        """The first error, or the first error-level finding as `rule: message`."""
+        if self.errors:
+            return self.errors[0]
+        return next((f"{f['rule']}: {f['message']}" for f in self.findings
+                     if f["level"] == "error"), "")
+
+
+@dataclass
+class Report:
+    entries: list[Entry]
+
+    @property
+    def counts(self) -> dict[BatchStatus, int]:
+        return {status: sum(e.status == status for e in self.entries)
+                for status in BATCH_STATUSES}
+
+    @property
+    def ok(self) -> bool:
+        return not any(entry.failed for entry in self.entries)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": self.counts, "handoffs": [e.report() for e in self.entries]}
+
+
+def write_reports(report: Report, outdir: Path) -> None:
+    write_output(outdir / "report.json",
+                 (json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n").encode())
+    write_output(outdir / "report.md", quality_report(report).encode())
+
+
+def quality_report(report: Report) -> str:
+    """A readable diagnostic for whoever bought the handoffs."""
+    counts = report.counts
+    total = len(report.entries)
+    lines = ["# Handoff quality report", "",
+             f"{total} handoff{'s' if total != 1 else ''} read.", "",
+             "| status | handoffs |", "|---|---|"]
+    lines += [f"| {status.replace('_', ' ')} | {counts[status]} |" for status in BATCH_STATUSES]
+    rules: dict[tuple[str, str], int] = {}
+    for entry in report.entries:
+        if entry.status in ("invalid", "suppressed", "duplicate"):
+            continue
+        for finding in {(f["rule"], f["level"]) for f in entry.findings}:
+            rules[finding] = rules.get(finding, 0) + 1
+    lines += ["", "## Most frequent findings", ""]
+    if rules:
+        lines += ["| finding | level | handoffs |", "|---|---|---|"]
+        top = sorted(rules.items(), key=lambda item: (-item[1], item[0]))[:10]
+        lines += [f"| {rule} | {level} | {n} |" for (rule, level), n in top]
+    else:
+        lines.append("None: every handoff that was checked is clean.")
+    lines += ["", "## Ready per tier", "", "| tier | checked | ready | not ready |",
+              "|---|---|---|---|"]
+    for tier in TIERS:
+        checked = [e for e in report.entries
+                   if e.tier == tier and e.status in ("rendered", "unchanged", "not_ready")]
+        ready = sum(e.status != "not_ready" for e in checked)
+        lines.append(f"| {tier} | {len(checked)} | {ready} | {len(checked) - ready} |")
+    problems = [e for e in report.entries if e.failed]
+    if problems:
+        lines += ["", "## To fix", ""]
+        for entry in problems[:50]:
+            status = (entry.status or "").replace("_", " ")
+            lines.append(f"- `{entry.position}` ({status}): {md_escape(entry.first_problem)}")
+        if len(problems) > 50:
+            lines.append(f"- ... and {len(problems) - 50} more in report.json")
+    return "\n".join(lines) + "\n"
