@@ -1,4 +1,4 @@
-"""The `handoff-brief` command: Click wiring only; the work is in `commands`."""
+"""The `handoff-brief` command: Click wiring only; the work is in `commands/`."""
 
 from __future__ import annotations
 
@@ -8,30 +8,47 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
-from . import __version__, commands
-from .errors import HandoffBriefError
-from .render import FORMATS, PAPERS
+from . import __version__, crm
+from .choices import FORMATS, PAPERS, PDF_VARIANTS
+from .commands import batch as batch_command
+from .commands import check as check_command
+from .commands import crm as crm_command
+from .commands import email as email_command
+from .commands import extract as extract_command
+from .commands import render as render_command
+from .commands import templates as templates_command
+from .commands.common import Outcome, UsageProblem, make_look
+from .commands.wording import explain
+from .errors import HandoffBriefError, NotReady
+
+
+def _echo(line: str, err: bool) -> None:
+    click.echo(line, err=err)
+
+
+def _outcome() -> Outcome:
+    """Lines printed as they happen, nothing kept: a run of any size uses the same memory."""
+    return Outcome(echo=_echo, keep=False)
 
 
 @contextmanager
-def _user_errors() -> Iterator[None]:
+def _user_errors(*, drafts: bool = True) -> Iterator[None]:
     """Input and environment errors print as `Error: ...` (exit 1); usage ones exit 2."""
     try:
         yield
-    except commands.UsageProblem as error:
+    except UsageProblem as error:
         raise click.UsageError(error.message) from None
+    except NotReady as error:
+        raise click.ClickException(explain(error, drafts=drafts)) from None
     except HandoffBriefError as error:
-        raise click.ClickException(error.message) from None
+        raise click.ClickException(explain(error)) from None
 
 
-def _finish(outcome: commands.Outcome) -> None:
-    for line in outcome.out:
-        click.echo(line)
-    for line in outcome.err:
-        click.echo(line, err=True)
+def _finish(outcome: Outcome) -> None:
     if outcome.exit_code:
         raise SystemExit(outcome.exit_code)
 
@@ -46,6 +63,11 @@ def _look_options(command: Callable[..., None]) -> Callable[..., None]:
         help="Brand file (TOML). Default: handoff-brief.toml here, if present.")(command)
 
 
+_INPUTS_HELP = ("INPUT is a file, a folder (searched recursively) or '-' for stdin: .yaml/.yml "
+                "(several documents separated by ---), .json (an object or a list), .jsonl "
+                "(one handoff per line).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="handoff-brief")
 def main() -> None:
@@ -58,21 +80,22 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("input_", metavar="INPUT")
-@click.option("-o", "--output", metavar="PATH|-",
-              help="Where to write; '-' is stdout. Default: <id>.<format> here.")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output", metavar="PATH|DIR|-",
+              help="Where to write; '-' is stdout; a folder for several handoffs. "
+                   "Default: <id>.<format> here.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="Output format. Default: from the -o extension, else pdf.")
 @click.option("--paper", type=click.Choice(PAPERS),
               help="Page size of the PDF. Default: the brand's, else a4.")
 @click.option("--draft", is_flag=True,
               help="Render even if not handoff-ready; the brief is marked DRAFT.")
-@click.option("--pdf-variant", type=click.Choice(["pdf/ua-1", "pdf/a-3b", "pdf/a-3u"]),
+@click.option("--pdf-variant", type=click.Choice(PDF_VARIANTS),
               help="PDF/UA-1, or PDF/A-3 carrying the handoff as handoff.json.")
 @_look_options
-def render(input_: str, output: str | None, fmt: str | None, paper: str | None, draft: bool,
-           pdf_variant: str | None, brand: str | None, templates: str | None) -> None:
-    """Render one handoff (YAML or JSON; '-' reads stdin) as a brief.
+def render(inputs: tuple[str, ...], output: str | None, fmt: str | None, paper: Any,
+           draft: bool, pdf_variant: Any, brand: str | None, templates: str | None) -> None:
+    """Render handoffs as briefs: one file each, named by the handoff's id.
 
     Refuses a handoff with error-level findings (exit 1) unless --draft is given.
 
@@ -80,34 +103,39 @@ def render(input_: str, output: str | None, fmt: str | None, paper: str | None, 
     Example:
         handoff-brief render samples/call-qualified.yaml -o acme.pdf
         handoff-brief render samples/qualified.yaml --format md -o -
+        handoff-brief render samples/*.yaml --format md -o briefs
     """
+    outcome = _outcome()
     with _user_errors():
-        look = commands.make_look(brand, templates)
-        outcome = commands.render_file(input_, output, fmt, paper,  # type: ignore[arg-type]
-                                       draft, pdf_variant, look)
+        options = render_command.RenderOptions(
+            sources=list(inputs), output=output, fmt=fmt, draft=draft, pdf_variant=pdf_variant,
+            look=make_look(brand, templates, paper), stdout_is_terminal=sys.stdout.isatty())
+        render_command.run(options, outcome)
     _finish(outcome)
 
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one entry per file.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON array, one entry per handoff.")
 @click.option("--pages/--no-pages", default=True, show_default=True,
               help="Render each ready handoff's PDF to check its page budget.")
 @_look_options
 def check(inputs: tuple[str, ...], as_json: bool, pages: bool, brand: str | None,
           templates: str | None) -> None:
-    """Report readiness findings for handoffs, grouped per file.
+    """Report readiness findings for handoffs, one block per handoff.
 
-    Exit 0 when every file is valid and has no error-level finding, 1 otherwise.
+    Exit 0 when every handoff is valid and has no error-level finding, 1 otherwise.
 
     \b
     Example:
         handoff-brief check samples/*.yaml samples/weak/*.yaml
-        handoff-brief check --json samples/weak/no-fit.yaml
+        handoff-brief check --json samples/weak/vague-next-action.yaml
     """
+    outcome = _outcome()
     with _user_errors():
-        outcome = commands.check_files(list(inputs), as_json=as_json, pages=pages,
-                                       look=commands.make_look(brand, templates))
+        check_command.run(list(inputs), outcome, as_json=as_json, pages=pages,
+                          look=make_look(brand, templates))
     _finish(outcome)
 
 
@@ -124,8 +152,9 @@ def templates(folder: str) -> None:
         handoff-brief templates my-look
         handoff-brief render samples/warmed.yaml --templates my-look
     """
+    outcome = _outcome()
     with _user_errors():
-        outcome = commands.write_templates_command(folder)
+        templates_command.run(folder, outcome)
     _finish(outcome)
 
 
@@ -139,8 +168,9 @@ def extract(brief: str) -> None:
         handoff-brief render samples/warmed.yaml --pdf-variant pdf/a-3b -o brief.pdf
         handoff-brief extract brief.pdf > handoff.json
     """
+    outcome = _outcome()
     with _user_errors():
-        outcome = commands.extract_file(brief)
+        extract_command.run(brief, outcome)
     _finish(outcome)
 
 
@@ -152,7 +182,9 @@ def schema() -> None:
     Example:
         handoff-brief schema > handoff.schema.json
     """
-    click.echo(commands.schema_text())
+    from .commands.schema import schema_text
+
+    click.echo(schema_text())
 
 
 @main.command()
@@ -175,11 +207,13 @@ def schema() -> None:
 @click.option("--eml", metavar="PATH",
               help="Write RFC 5322 .eml files instead of sending (a folder for several).")
 @click.option("--dry-run", is_flag=True, help="Print who would receive what; send nothing.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds one message may take, retries included.")
 @_look_options
 def email(inputs: tuple[str, ...], to: tuple[str, ...], cc: tuple[str, ...],
           sender: str | None, reply_to: str | None, subject: str | None, smtp: str | None,
           security: str | None, user: str | None, cafile: str | None, eml: str | None,
-          dry_run: bool, brand: str | None, templates: str | None) -> None:
+          dry_run: bool, timeout: float, brand: str | None, templates: str | None) -> None:
     """E-mail ready handoffs' briefs to their sellers: text, HTML and the PDF attached.
 
     Handoffs that are not ready are refused (there are no drafts by e-mail); the rest
@@ -188,25 +222,27 @@ def email(inputs: tuple[str, ...], to: tuple[str, ...], cc: tuple[str, ...],
     \b
     Example:
         handoff-brief email samples/warmed.yaml --from 'RevOps <revops@example.com>' \\
-            --smtp localhost:8025
-        HANDOFF_SMTP_PASSWORD=... handoff-brief email leads/*.yaml \\
+            --dry-run
+        handoff-brief email samples/*.yaml --from ops@example.com --eml outbox
+        HANDOFF_SMTP_PASSWORD=... handoff-brief email samples/*.yaml \\
             --from ops@example.com --smtp smtp.example.com --starttls --user ops
     """
-    options = commands.EmailOptions(
-        sources=list(inputs), to=list(to), cc=list(cc), sender=sender, reply_to=reply_to,
-        subject=subject, smtp=smtp, security=security or "plain", user=user, cafile=cafile,
-        eml=eml, dry_run=dry_run)
-    with _user_errors():
-        options.look = commands.make_look(brand, templates)
-        outcome = commands.email_files(
-            options, password=os.environ.get("HANDOFF_SMTP_PASSWORD"),
-            now=datetime.datetime.now(datetime.UTC))
+    outcome = _outcome()
+    with _user_errors(drafts=False):
+        options = email_command.EmailOptions(
+            sources=list(inputs), to=list(to), cc=list(cc), sender=sender, reply_to=reply_to,
+            subject=subject, smtp=smtp, security=security or "plain",  # type: ignore[arg-type]
+            user=user, cafile=cafile, eml=eml, dry_run=dry_run, timeout=timeout,
+            look=make_look(brand, templates))
+        email_command.run(options, outcome,
+                          password=os.environ.get(email_command.PASSWORD_VARIABLE),
+                          now=datetime.datetime.now(datetime.UTC))
     _finish(outcome)
 
 
-@main.group()
-def crm() -> None:
-    """Attach briefs to CRM records: Salesforce, HubSpot, Pipedrive.
+@main.group(name="crm")
+def crm_group() -> None:
+    """Attach briefs to CRM records.
 
     The record ids come from the handoff's `crm:` section.
 
@@ -216,54 +252,63 @@ def crm() -> None:
     """
 
 
-_CRM_CHOICE = click.Choice(["salesforce", "hubspot", "pipedrive"])
+crm_group.help = (crm_group.help or "").replace(
+    "Attach briefs to CRM records.", f"Attach briefs to CRM records: {crm.labels()}.")
+_CRM_CHOICE = click.Choice(crm.names())
 
 
-@crm.command("export")
+@crm_group.command("export")
 @click.option("--to", "target", type=_CRM_CHOICE, required=True, help="The CRM.")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", required=True, metavar="DIR", help="Folder to write into.")
 @_look_options
-def crm_export(target: str, inputs: tuple[str, ...], output: str, brand: str | None,
+def crm_export(target: Any, inputs: tuple[str, ...], output: str, brand: str | None,
                templates: str | None) -> None:
     """Write each ready brief's PDF and what the CRM's own tools take.
 
-    Salesforce: a Data Loader CSV inserting ContentVersion. HubSpot and Pipedrive: the
-    file-upload and note request bodies, one JSON file per handoff. Always a
-    manifest.json of what was exported and what was skipped, with the reason.
+    Always a manifest.json of what was exported and what was skipped, with the reason.
 
     \b
     Example:
         handoff-brief crm export --to salesforce samples/*.yaml -o crm-out
     """
+    outcome = _outcome()
     with _user_errors():
-        outcome = commands.crm_export(target, list(inputs), output,
-                                      commands.make_look(brand, templates))
+        crm_command.export(target, list(inputs), output, outcome,
+                           look=make_look(brand, templates))
     _finish(outcome)
 
 
-@crm.command("push")
+crm_export.help = (crm_export.help or "").replace(
+    "\n\n    Always", "\n\n    " + crm.export_help() + " Always", 1)
+
+
+@crm_group.command("push")
 @click.option("--to", "target", type=_CRM_CHOICE, required=True, help="The CRM.")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--base-url", metavar="URL", help="API base URL, e.g. for a sandbox.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds one request may take, retries included.")
 @_look_options
-def crm_push(target: str, inputs: tuple[str, ...], base_url: str | None, brand: str | None,
-             templates: str | None) -> None:
+def crm_push(target: Any, inputs: tuple[str, ...], base_url: str | None, timeout: float,
+             brand: str | None, templates: str | None) -> None:
     """Upload each ready brief to its record and add a note, once per brief.
 
-    Credentials come only from the environment: SALESFORCE_INSTANCE_URL and
-    SALESFORCE_ACCESS_TOKEN; HUBSPOT_ACCESS_TOKEN; PIPEDRIVE_COMPANY_DOMAIN and
-    PIPEDRIVE_API_TOKEN. Pushing the same brief again attaches nothing new.
+    Pushing the same brief again attaches nothing new.
 
     \b
     Example:
         HUBSPOT_ACCESS_TOKEN=... handoff-brief crm push --to hubspot samples/*.yaml
     """
+    outcome = _outcome()
     with _user_errors():
-        outcome = commands.crm_push(target, list(inputs), environ=os.environ,
-                                    base_url=base_url,
-                                    look=commands.make_look(brand, templates))
+        crm_command.push(target, list(inputs), outcome, environ=os.environ, base_url=base_url,
+                         timeout=timeout, look=make_look(brand, templates))
     _finish(outcome)
+
+
+crm_push.help = (crm_push.help or "").replace(
+    "\n\n    Pushing", "\n\n    " + crm.credentials_help() + " Pushing", 1)
 
 
 def _formats(value: str) -> tuple[str, ...]:
@@ -290,31 +335,33 @@ def _formats(value: str) -> tuple[str, ...]:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_look_options
 def batch(inputs: tuple[str, ...], output: Path, formats: str, jobs: int | None,
-          suppress: tuple[Path, ...], paper: str | None, draft: bool, force: bool,
+          suppress: tuple[Path, ...], paper: Any, draft: bool, force: bool,
           as_json: bool, brand: str | None, templates: str | None) -> None:
     """Render many handoffs: de-duplicated, suppressed, incremental, in parallel.
 
-    INPUT is a file or a folder (searched recursively): .yaml/.yml (several documents
-    separated by ---), .json (an object or a list), .jsonl (one handoff per line). Every
-    handoff is reported once as rendered, unchanged, not_ready, invalid, duplicate or
-    suppressed, in OUTDIR/report.json and OUTDIR/report.md. Exit 1 if any was invalid or
-    not ready.
+    Every handoff is reported once as rendered, unchanged, not_ready, invalid, duplicate
+    or suppressed, in OUTDIR/report.json and OUTDIR/report.md. Exit 1 if any was invalid
+    or not ready.
 
     \b
     Example:
-        handoff-brief batch leads/ -o briefs --format pdf,md --suppress do-not-contact.csv
+        handoff-brief batch samples/ -o briefs --format pdf,md
     """
     from .batch import BatchOptions
     from .progress import ProgressPrinter
 
     stderr = sys.stderr
     progress = ProgressPrinter(stderr) if not as_json or stderr.isatty() else None
+    outcome = _outcome()
     with _user_errors():
-        look = commands.make_look(brand, templates)
         options = BatchOptions(inputs=list(inputs), outdir=output,
                                formats=_formats(formats),  # type: ignore[arg-type]
                                jobs=jobs or 0, suppress=list(suppress), draft=draft,
-                               force=force, paper=paper or look.paper or "a4",  # type: ignore[arg-type]
-                               look=look)
-        outcome = commands.batch_files(options, as_json=as_json, progress=progress)
+                               force=force, look=make_look(brand, templates, paper))
+        batch_command.run(options, outcome, as_json=as_json, progress=progress)
     _finish(outcome)
+
+
+for _command in (render, check, batch, email, crm_export, crm_push):
+    _command.help = (_command.help or "").replace(
+        "\n\n    \b\n    Example:", f"\n\n    {_INPUTS_HELP}\n\n    \b\n    Example:", 1)

@@ -1,0 +1,87 @@
+"""`handoff-brief check`: readiness findings per handoff, as text or JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..brief import Brief
+from ..check import Finding, is_ready
+from ..errors import InvalidHandoff, Problem
+from ..inputs import Document, read
+from ..look import Look
+from .common import Outcome, plural
+
+
+@dataclass
+class Report:
+    """One handoff's verdict: its problems if invalid, else its findings."""
+
+    file: str  # the handoff's position: the file, or leads.jsonl:4
+    id: str | None
+    problems: list[Problem]
+    findings: list[Finding]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def ready(self) -> bool:
+        return self.valid and is_ready(self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "id": self.id, "valid": self.valid, "ready": self.ready,
+                "errors": [p.as_dict() for p in self.problems],
+                "findings": [f.as_dict() for f in self.findings]}
+
+    def lines(self) -> list[str]:
+        """The headline, then each problem or finding indented."""
+        return ([self._headline()] + [f"  {problem}" for problem in self.problems]
+                + [f"  {finding}" for finding in self.findings])
+
+    def _headline(self) -> str:
+        if not self.valid:
+            return f"{self.file}: invalid, {plural(len(self.problems), 'problem')}"
+        errors = sum(f.level == "error" for f in self.findings)
+        state = "ready" if self.ready else "not ready"
+        return (f"{self.file} ({self.id}): {state}, {plural(errors, 'error')}, "
+                f"{plural(len(self.findings) - errors, 'warning')}")
+
+
+def check_document(document: Document, *, pages: bool = True, look: Look | None = None) -> Report:
+    """Findings for one handoff; `pages` renders a ready handoff's PDF for its page budget."""
+    try:
+        handoff = document.validate()
+    except InvalidHandoff as error:
+        return Report(document.position, None, error.problems, [])
+    brief = Brief(handoff, source=document.position, look=look)
+    if pages and brief.ready:
+        brief.render("pdf")
+    return Report(document.position, handoff.id, [], brief.findings)
+
+
+def run(sources: list[str], outcome: Outcome | None = None, *, as_json: bool = False,
+        pages: bool = True, look: Look | None = None) -> Outcome:
+    """Each handoff's block as it is checked (JSON at the end); exit 1 if any blocks."""
+    outcome = outcome or Outcome()
+    reports: list[dict[str, Any]] = []
+    counts = {"ready": 0, "not ready": 0, "invalid": 0}
+    for document in read(sources):
+        report = check_document(document, pages=pages, look=look)
+        counts["ready" if report.ready else "not ready" if report.valid else "invalid"] += 1
+        if as_json:
+            reports.append(report.as_dict())
+        else:
+            for line in report.lines():
+                outcome.say(line)
+    total = sum(counts.values())
+    if as_json:
+        outcome.say(json.dumps(reports, indent=2))
+    elif total > 1:
+        outcome.say(f"{total} handoffs: {counts['ready']} ready, {counts['not ready']} not ready, "
+                    f"{counts['invalid']} invalid")
+    if counts["ready"] < total:
+        outcome.fail()
+    return outcome
