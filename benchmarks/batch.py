@@ -127,10 +127,11 @@ PLAIN_LOOP = """
 import json, sys, time
 start = time.perf_counter()
 import weasyprint
+from handoff_brief import Brief
 from handoff_brief.load import validate
-from handoff_brief.render import render_html, view
 for number, line in enumerate(open(sys.argv[1])):
-    html = render_html(view(validate(json.loads(line), "x")))
+    brief = Brief(validate(json.loads(line), "x"))
+    html = brief.html(brief.look.css)
     weasyprint.HTML(string=html).write_pdf(f"{sys.argv[2]}/{number}.pdf")
 print(time.perf_counter() - start)
 """

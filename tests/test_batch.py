@@ -6,18 +6,17 @@ import copy
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from handoff_brief import batch as batch_module
-from handoff_brief import commands
+from handoff_brief import assets
 from handoff_brief.batch import BatchOptions, run
+from handoff_brief.commands import batch as batch_command
 from handoff_brief.errors import HandoffBriefError
-from handoff_brief.files import write_atomic
+from handoff_brief.outputs import write_output
 
 from .conftest import READY, pdf_text
 
@@ -169,16 +168,16 @@ def test_incremental_runs(tmp_path: Path, monkeypatch: Any) -> None:
     assert "- Owner: Ana Lima" in (out / "lead-2.md").read_text()
 
     copies = tmp_path / "assets"
-    for folder in ("templates", "styles"):
-        shutil.copytree(batch_module.asset_dir(folder), copies / folder)
-    monkeypatch.setattr(batch_module, "asset_dir", lambda folder: copies / folder)
-    batch_module._assets_digest.cache_clear()
+    for folder in assets.ASSET_FOLDERS:
+        shutil.copytree(assets.asset_dir(folder), copies / folder)
+    monkeypatch.setattr(assets, "asset_dir", lambda folder: copies / folder)
+    assets.assets_digest.cache_clear()
     assert run(options(tmp_path, path)).counts["unchanged"] == 3
     with (copies / "templates" / "md" / "base.md.j2").open("a") as template:
         template.write("\n")
-    batch_module._assets_digest.cache_clear()
+    assets.assets_digest.cache_clear()
     assert run(options(tmp_path, path)).counts["rendered"] == 3
-    batch_module._assets_digest.cache_clear()
+    assets.assets_digest.cache_clear()
     assert run(options(tmp_path, path, force=True)).counts["rendered"] == 3
     (out / "lead-3.md").unlink()
     assert [e.status for e in run(options(tmp_path, path)).entries] == [
@@ -187,12 +186,11 @@ def test_incremental_runs(tmp_path: Path, monkeypatch: Any) -> None:
 
 def test_a_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: Any) -> None:
     target = tmp_path / "brief.pdf"
-    real = tempfile.NamedTemporaryFile
+    real = os.fdopen
 
     class HalfWritten:
-        def __init__(self, **kwargs: Any) -> None:
-            self.handle = real(**kwargs)
-            self.name = self.handle.name
+        def __init__(self, descriptor: int, mode: str) -> None:
+            self.handle = real(descriptor, mode)
 
         def __enter__(self) -> HalfWritten:
             return self
@@ -204,9 +202,9 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: Any) -> None
             self.handle.write(data[: len(data) // 2])
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tempfile, "NamedTemporaryFile", HalfWritten)
+    monkeypatch.setattr(os, "fdopen", HalfWritten)
     with pytest.raises(HandoffBriefError, match="cannot write .*brief.pdf: No space left"):
-        write_atomic(target, b"%PDF-1.7 " + b"x" * 1000)
+        write_output(target, b"%PDF-1.7 " + b"x" * 1000)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -237,7 +235,7 @@ def test_reports_and_exit_codes(tmp_path: Path) -> None:
     weak = handoff(2)
     weak["fit"][0]["evidence"] = []
     path = write_all(tmp_path / "in", [handoff(1), weak, {"id": "Bad Id"}])
-    outcome = commands.batch_files(options(tmp_path, path), as_json=False)
+    outcome = batch_command.run(options(tmp_path, path), as_json=False)
     assert outcome.exit_code == 1
     assert outcome.err[-1] == ("3 handoffs: 1 rendered, 0 unchanged, 1 not ready, 1 invalid, "
                                "0 duplicate, 0 suppressed; report: "
@@ -256,8 +254,8 @@ def test_reports_and_exit_codes(tmp_path: Path) -> None:
     assert "| call-qualified | 2 | 1 | 1 |" in markdown
     assert f"- `{path}:2` (not ready): fit-without-evidence: " in markdown
 
-    clean = commands.batch_files(options(tmp_path, write_all(tmp_path / "ok", [handoff(9)])),
-                                 as_json=True)
+    clean = batch_command.run(options(tmp_path, write_all(tmp_path / "ok", [handoff(9)])),
+                              as_json=True)
     assert clean.exit_code == 0
     assert json.loads(clean.out[0])["counts"]["unchanged"] == 0
 

@@ -120,7 +120,7 @@ def test_not_ready_exit_1_unless_draft(runner: CliRunner, write: Any, ready: dic
 def test_missing_file(runner: CliRunner) -> None:
     result = run(runner, "render", "nope.yaml")
     assert (result.exit_code, result.output) == (
-        1, "Error: nope.yaml: no such file; check the path\n")
+        1, "Error: nope.yaml: no such file or folder; check the path\n")
 
 
 def test_check_text_and_exit_codes(runner: CliRunner, write: Any, ready: dict[str, Any],
@@ -146,7 +146,7 @@ def test_check_text_and_exit_codes(runner: CliRunner, write: Any, ready: dict[st
         f"{bad}: invalid, 1 problem",
         f"  {bad}:2: is not valid YAML: expected the node content, but found "
         "'<stream end>'",
-        "3 files: 1 ready, 1 not ready, 1 invalid",
+        "3 handoffs: 1 ready, 1 not ready, 1 invalid",
     ]
 
 

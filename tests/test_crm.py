@@ -13,19 +13,18 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from handoff_brief import commands, load
-from handoff_brief.crm import (
-    SALESFORCE_COLUMNS,
-    CrmBrief,
-    neutralise_cell,
-    note_html,
-    prepare,
-    write_export,
-)
-from handoff_brief.crm_push import connect, push
+from handoff_brief import Brief, crm, load
+from handoff_brief.choices import CRM_NAMES
+from handoff_brief.commands import crm as crm_command
+from handoff_brief.crm.common import CrmBrief, neutralise_cell, note_html, prepare
+from handoff_brief.crm.export import write_export
+from handoff_brief.crm.http import Api, MissingCredentials, connect
+from handoff_brief.crm.salesforce import SALESFORCE
 from handoff_brief.errors import HandoffBriefError
+from handoff_brief.load import validate
+from handoff_brief.retry import RetryPolicy
 
-from .conftest import SAMPLES, pdf_text
+from .conftest import READY, SAMPLES, pdf_text
 
 TIERS = ("qualified", "warmed", "call-qualified")
 
@@ -36,23 +35,23 @@ def briefs() -> dict[str, dict[str, CrmBrief]]:
     prepared: dict[str, dict[str, CrmBrief]] = {}
     for tier in TIERS:
         handoff = load(SAMPLES / f"{tier}.yaml")
-        first = prepare(handoff, f"samples/{tier}.yaml", "salesforce")
+        first = prepare(Brief(handoff, source=f"samples/{tier}.yaml"), SALESFORCE)
         prepared[tier] = {"salesforce": first}
-        for crm in ("hubspot", "pipedrive"):
-            if handoff.crm and getattr(handoff.crm, crm):
-                prepared[tier][crm] = CrmBrief(first.source, handoff, first.pdf, first.digest)
+        for name in ("hubspot", "pipedrive"):
+            if handoff.crm and getattr(handoff.crm, name):
+                prepared[tier][name] = CrmBrief(first.source, handoff, first.pdf, first.digest)
     return prepared
 
 
 def test_salesforce_data_loader_csv(briefs: Any, tmp_path: Path) -> None:
     chosen = [briefs[t]["salesforce"] for t in TIERS]
-    write_export("salesforce", chosen, [{"file": "x.yaml", "id": None, "reason": "invalid"}],
+    write_export(SALESFORCE, chosen, [{"file": "x.yaml", "id": None, "reason": "invalid"}],
                  tmp_path)
     raw = (tmp_path / "salesforce-contentversion.csv").read_bytes()
     assert raw.startswith(b'"Title","Description","PathOnClient","VersionData",'
                           b'"FirstPublishLocationId"\r\n')
     rows = list(csv.DictReader(raw.decode("utf-8").splitlines()))
-    assert list(rows[0]) == SALESFORCE_COLUMNS
+    assert list(rows[0]) == list(SALESFORCE.columns)
     first = rows[0]
     brief = briefs["qualified"]["salesforce"]
     assert first == {
@@ -75,7 +74,7 @@ def test_salesforce_data_loader_csv(briefs: Any, tmp_path: Path) -> None:
 
 def test_hubspot_request_bodies(briefs: Any, tmp_path: Path) -> None:
     brief = briefs["call-qualified"]["hubspot"]
-    write_export("hubspot", [brief], [], tmp_path)
+    write_export(crm.adapter("hubspot"), [brief], [], tmp_path)
     body = json.loads((tmp_path / "acme-logistics-2026-11.hubspot.json").read_text())
     assert body["file"] == {"path": "acme-logistics-2026-11.pdf",
                             "fileName": f"acme-logistics-2026-11-{brief.digest}.pdf",
@@ -103,7 +102,7 @@ def test_hubspot_request_bodies(briefs: Any, tmp_path: Path) -> None:
 
 def test_pipedrive_request_bodies(briefs: Any, tmp_path: Path) -> None:
     brief = briefs["call-qualified"]["pipedrive"]
-    write_export("pipedrive", [brief], [], tmp_path)
+    write_export(crm.adapter("pipedrive"), [brief], [], tmp_path)
     body = json.loads((tmp_path / "acme-logistics-2026-11.pipedrive.json").read_text())
     assert body["file"] == {"path": "acme-logistics-2026-11.pdf",
                             "fileName": f"acme-logistics-2026-11-{brief.digest}.pdf",
@@ -115,8 +114,6 @@ def test_pipedrive_request_bodies(briefs: Any, tmp_path: Path) -> None:
 
 def test_note_body_escapes_data_and_respects_the_limit(ready: dict[str, Any],
                                                        briefs: Any) -> None:
-    from handoff_brief.load import validate
-
     ready["fit"][0]["reason"] = "<script>alert(1)</script> [headcount]"
     handoff = validate(ready, "t.yaml")
     brief = CrmBrief("t.yaml", handoff, b"%PDF", "0123456789ab")
@@ -135,7 +132,7 @@ def test_csv_cells_cannot_start_formulas(cell: str) -> None:
 def test_formula_in_a_record_id_is_neutralised(write: Any, ready: dict[str, Any],
                                                tmp_path: Path) -> None:
     ready["crm"] = {"salesforce": {"record": "=HYPERLINK(\"http://evil.example\",\"x\")"}}
-    outcome = commands.crm_export("salesforce", [str(write(ready))], str(tmp_path / "out"))
+    outcome = crm_command.export("salesforce", [str(write(ready))], str(tmp_path / "out"))
     assert outcome.exit_code == 0
     rows = list(csv.reader((tmp_path / "out" / "salesforce-contentversion.csv")
                            .read_text().splitlines()))
@@ -145,9 +142,9 @@ def test_formula_in_a_record_id_is_neutralised(write: Any, ready: dict[str, Any]
 def test_export_skips_with_reasons(tmp_path: Path, write: Any, ready: dict[str, Any]) -> None:
     del ready["crm"]["salesforce"]
     no_record = write(ready, "no-record.yaml")
-    outcome = commands.crm_export("salesforce", [str(no_record),
-                                                 str(SAMPLES / "weak" / "no-due-date.yaml")],
-                                  str(tmp_path))
+    outcome = crm_command.export("salesforce", [str(no_record),
+                                                str(SAMPLES / "weak" / "no-due-date.yaml")],
+                                 str(tmp_path))
     assert outcome.exit_code == 1  # a not-ready handoff is a failure; a missing id is not
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["exported"] == []
@@ -170,12 +167,18 @@ def _close_uploads(httpserver: HTTPServer) -> Iterator[None]:
         request.close()
 
 
-def _api(crm: str, httpserver: HTTPServer, waits: list[float] | None = None) -> Any:
+def _api(name: str, httpserver: HTTPServer, waits: list[float] | None = None) -> Api:
     environ = {"SALESFORCE_INSTANCE_URL": "unused", "SALESFORCE_ACCESS_TOKEN": "sf-token",
                "HUBSPOT_ACCESS_TOKEN": "hs-token", "PIPEDRIVE_COMPANY_DOMAIN": "acme",
                "PIPEDRIVE_API_TOKEN": "pd-token"}
-    sleep = (waits.append if waits is not None else lambda seconds: None)
-    return connect(crm, environ, base_url=httpserver.url_for("/"), sleep=sleep)  # type: ignore
+    sleep = waits.append if waits is not None else lambda seconds: None
+    return connect(crm.adapter(name), environ, base_url=httpserver.url_for("/"),
+                   policy=RetryPolicy(sleep=sleep))
+
+
+def push(api: Api, brief: CrmBrief) -> Any:
+    """What the push commands do for one brief: the API's CRM attaches it."""
+    return api.crm.push(api, brief)
 
 
 def test_salesforce_push_and_idempotency(briefs: Any, httpserver: HTTPServer) -> None:
@@ -292,9 +295,9 @@ def test_401_gives_a_clear_message_and_stops_the_run(httpserver: HTTPServer,
     httpserver.expect_request("/crm/v3/objects/notes/search") \
         .respond_with_json({"message": "expired"}, status=401)
     environ = {"HUBSPOT_ACCESS_TOKEN": "expired-token"}
-    outcome = commands.crm_push("hubspot", [str(SAMPLES / "call-qualified.yaml"),
-                                            str(SAMPLES / "qualified.yaml")],
-                                environ=environ, base_url=httpserver.url_for("/"))
+    outcome = crm_command.push("hubspot", [str(SAMPLES / "call-qualified.yaml"),
+                                           str(SAMPLES / "qualified.yaml")],
+                               environ=environ, base_url=httpserver.url_for("/"))
     assert outcome.exit_code == 1
     assert outcome.err == [
         f"FAILED: {SAMPLES / 'call-qualified.yaml'} (acme-logistics-2026-11): HubSpot refused "
@@ -307,20 +310,26 @@ def test_401_gives_a_clear_message_and_stops_the_run(httpserver: HTTPServer,
 
 
 def test_credentials_only_from_the_environment() -> None:
-    with pytest.raises(HandoffBriefError) as caught:
-        connect("salesforce", {})
+    with pytest.raises(MissingCredentials) as missing:
+        connect(SALESFORCE, {})
+    assert missing.value.message == ("Salesforce needs SALESFORCE_INSTANCE_URL and "
+                                     "SALESFORCE_ACCESS_TOKEN in the environment")
+    assert missing.value.missing == ["SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN"]
+    with pytest.raises(HandoffBriefError) as caught:  # the command line names its option
+        crm_command.push("salesforce", [str(SAMPLES / "qualified.yaml")], environ={})
     assert caught.value.message == ("crm push --to salesforce needs SALESFORCE_INSTANCE_URL "
                                     "and SALESFORCE_ACCESS_TOKEN in the environment")
     with pytest.raises(HandoffBriefError, match="refusing to send HubSpot credentials to "
                                                 "http://crm.example.com: use https"):
-        connect("hubspot", {"HUBSPOT_ACCESS_TOKEN": "t"}, base_url="http://crm.example.com")
+        connect(crm.adapter("hubspot"), {"HUBSPOT_ACCESS_TOKEN": "t"},
+                base_url="http://crm.example.com")
 
 
 def test_push_skips_a_handoff_without_a_record(httpserver: HTTPServer, write: Any,
                                                ready: dict[str, Any]) -> None:
     ready["crm"].pop("pipedrive", None)
     path = write(ready)
-    outcome = commands.crm_push("pipedrive", [str(path)], environ={
+    outcome = crm_command.push("pipedrive", [str(path)], environ={
         "PIPEDRIVE_API_TOKEN": "t", "PIPEDRIVE_COMPANY_DOMAIN": "acme"},
         base_url=httpserver.url_for("/"))
     assert outcome.exit_code == 0
@@ -330,3 +339,142 @@ def test_push_skips_a_handoff_without_a_record(httpserver: HTTPServer, write: An
         "1 handoff: 0 attached, 0 already attached, 1 skipped, 0 failed",
     ]
     assert httpserver.log == []
+
+
+# -- the registry ----------------------------------------------------------------------------
+
+def test_the_registry_drives_the_command_line_choices(runner: Any) -> None:
+    from handoff_brief.cli import main
+
+    assert crm.names() == CRM_NAMES == ("salesforce", "hubspot", "pipedrive")
+    for command in ("export", "push"):
+        shown = runner.invoke(main, ["crm", command, "--help"], catch_exceptions=False).output
+        choices = shown.split("--to [", 1)[1].split("]", 1)[0]
+        assert tuple(choices.split("|")) == crm.names()
+    assert "Attach briefs to CRM records: Salesforce, HubSpot, Pipedrive." in " ".join(
+        runner.invoke(main, ["crm", "--help"]).output.split())
+
+
+def test_the_registry_words_the_help_from_the_adapters() -> None:
+    assert crm.labels() == "Salesforce, HubSpot, Pipedrive"
+    assert crm.export_help() == (
+        "Salesforce: a Data Loader CSV inserting ContentVersion. HubSpot and Pipedrive: the "
+        "file-upload and note request bodies, one JSON file per handoff.")
+    assert crm.credentials_help() == (
+        "Credentials come only from the environment: SALESFORCE_INSTANCE_URL and "
+        "SALESFORCE_ACCESS_TOKEN; HUBSPOT_ACCESS_TOKEN; PIPEDRIVE_COMPANY_DOMAIN and "
+        "PIPEDRIVE_API_TOKEN.")
+    assert crm.adapter("pipedrive").label == "Pipedrive"
+    with pytest.raises(HandoffBriefError, match="unknown CRM 'zoho'"):
+        crm.adapter("zoho")
+
+
+def test_record_lines_each_crm_formats_its_own(ready: dict[str, Any]) -> None:
+    ready["crm"]["pipedrive"] = {"deal": "9921", "org": "4410"}
+    assert crm.record_lines(validate(ready, "t.yaml")) == [
+        "Salesforce record 0065g00000AbCdEAAV", "HubSpot company 18230941, deal 99120331",
+        "Pipedrive org 4410, deal 9921"]
+    del ready["crm"]
+    assert crm.record_lines(validate(ready, "t.yaml")) == []
+
+
+def test_the_registry_needs_neither_httpx_nor_weasyprint() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, handoff_brief.crm as c; c.record_lines; "
+            "print('httpx' in sys.modules, 'weasyprint' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == ["False", "False"]
+
+
+# -- one run, handoffs in turn -----------------------------------------------------------------
+
+def test_export_skips_a_second_handoff_with_the_same_id(write: Any, ready: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    first = write(ready, "first.yaml")
+    other = {**READY, "account": {**READY["account"], "name": "Bergmann Spedition KG"}}
+    second = write(other, "second.yaml")
+    out = tmp_path / "out"
+    outcome = crm_command.export("salesforce", [str(first), str(second)], str(out))
+    assert outcome.exit_code == 1
+    assert outcome.err == [
+        f"skipped: {second}: the id 'acme-logistics-2026-11' is already used by {first}; give "
+        "each handoff its own id (its files are named by the id)",
+        f"2 handoffs: 1 exported for salesforce, 1 skipped; see {out / 'manifest.json'}",
+    ]
+    rows = list(csv.DictReader((out / "salesforce-contentversion.csv").read_text()
+                               .splitlines()))
+    assert [row["Title"].split(" (")[0] for row in rows] == [
+        "Handoff brief: Acme Logistics GmbH"]
+    assert pdf_text((out / "acme-logistics-2026-11.pdf").read_bytes())[0].startswith(
+        "Acme Logistics GmbH")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [e["file"] for e in manifest["exported"]] == [str(first)]
+    assert [(s["file"], s["id"]) for s in manifest["skipped"]] == [
+        (str(second), "acme-logistics-2026-11")]
+
+
+def test_export_names_an_invalid_handoff_by_its_position(write: Any,
+                                                         ready: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    broken = write({**ready, "tier": "hot"}, "broken.yaml")
+    outcome = crm_command.export("hubspot", [str(broken)], str(tmp_path))
+    assert outcome.exit_code == 1
+    assert outcome.err[0] == (f"skipped: {broken}: invalid: {broken} is not a valid handoff "
+                              "(1 problem)")
+
+
+def test_push_prints_each_handoffs_line_as_it_happens(httpserver: HTTPServer,
+                                                      write: Any, ready: dict[str, Any]) -> None:
+    from handoff_brief.commands.common import Outcome
+
+    httpserver.expect_request("/crm/v3/objects/notes/search") \
+        .respond_with_json({"total": 1, "results": [{"id": "9"}]})
+    weak = SAMPLES / "weak" / "no-due-date.yaml"
+    seen: list[tuple[str, int]] = []  # each line, with the requests made by then
+    outcome = Outcome(echo=lambda line, err: seen.append((line, len(httpserver.log))))
+    crm_command.push("hubspot", [str(weak), str(SAMPLES / "call-qualified.yaml")], outcome,
+                     environ={"HUBSPOT_ACCESS_TOKEN": "t"}, base_url=httpserver.url_for("/"))
+    assert seen == [
+        (f"skipped: {weak}: not handoff-ready (next-action-missing); run handoff-brief check "
+         f"{weak}", 0),
+        (f"already attached: {SAMPLES / 'call-qualified.yaml'} (acme-logistics-2026-11) "
+         "already attached (note 9)", 1),
+        ("2 handoffs: 0 attached, 1 already attached, 1 skipped, 0 failed", 1),
+    ]
+    assert outcome.exit_code == 1  # the handoff that is not ready
+
+
+def test_each_retry_is_announced_in_one_line(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/crm/v3/objects/notes/search") \
+        .respond_with_response(Response("busy", status=503, headers={"Retry-After": "7"}))
+    httpserver.expect_ordered_request("/crm/v3/objects/notes/search") \
+        .respond_with_json({"total": 1, "results": [{"id": "9"}]})
+    waits: list[float] = []
+    outcome = crm_command.push("hubspot", [str(SAMPLES / "call-qualified.yaml")],
+                               environ={"HUBSPOT_ACCESS_TOKEN": "t"},
+                               base_url=httpserver.url_for("/"), sleep=waits.append)
+    assert outcome.err == [
+        "retrying HubSpot POST /crm/v3/objects/notes/search in 7 s (503 Service Unavailable); "
+        "attempt 2 of 3",
+        f"already attached: {SAMPLES / 'call-qualified.yaml'} (acme-logistics-2026-11) "
+        "already attached (note 9)",
+        "1 handoff: 0 attached, 1 already attached, 0 skipped, 0 failed",
+    ]
+    assert waits == [7.0] and outcome.exit_code == 0
+
+
+def test_the_timeout_bounds_the_retries(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/crm/v3/objects/notes/search") \
+        .respond_with_response(Response("busy", status=503, headers={"Retry-After": "30"}))
+    waits: list[float] = []
+    outcome = crm_command.push("hubspot", [str(SAMPLES / "call-qualified.yaml")],
+                               environ={"HUBSPOT_ACCESS_TOKEN": "t"},
+                               base_url=httpserver.url_for("/"), timeout=10, sleep=waits.append)
+    assert waits == [] and len(httpserver.log) == 1
+    assert outcome.err[0] == (
+        f"FAILED: {SAMPLES / 'call-qualified.yaml'} (acme-logistics-2026-11): HubSpot answered "
+        "503 to POST /crm/v3/objects/notes/search 1 time; try again later")
+    assert outcome.exit_code == 1

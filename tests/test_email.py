@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import email
 import io
+import re
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -16,11 +17,16 @@ from typing import Any
 
 import pytest
 import trustme
+import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pypdf import PdfReader
 
-from handoff_brief import commands, load
+from handoff_brief import Brief, load
+from handoff_brief.commands import email as email_command
+from handoff_brief.commands.common import Outcome
+from handoff_brief.commands.wording import explain
+from handoff_brief.errors import BadSetting, HandoffBriefError, NotReady
 from handoff_brief.load import validate
 from handoff_brief.mail import (
     MailError,
@@ -42,6 +48,7 @@ class Received:
     mail_from: str
     rcpt: list[str]
     message: EmailMessage
+    peer: Any = None  # the client's address and port: one per connection
 
 
 @dataclass
@@ -50,7 +57,9 @@ class Recorder:
 
     received: list[Received] = field(default_factory=list)
     reject: set[str] = field(default_factory=set)
-    busy_data: int = 0  # answer this many DATA commands with 421
+    busy_data: int = 0  # answer this many DATA commands with `busy_reply`
+    busy_reply: str = "421 4.3.2 busy, try again"
+    on_message: Callable[[], None] | None = None  # called as each message is received
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           options: Any) -> str:
@@ -62,11 +71,14 @@ class Recorder:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.busy_data:
             self.busy_data -= 1
-            return "421 4.3.2 busy, try again"
+            return self.busy_reply
         content = envelope.content.replace(b"\r\n", b"\n")  # as a mail store keeps it
         message = email.message_from_bytes(content, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message,
+                                      session.peer))
+        if self.on_message is not None:
+            self.on_message()
         return "250 OK"
 
 
@@ -122,22 +134,27 @@ def tls_smtp(certificate: tuple[str, ssl.SSLContext]) -> Iterator[Server]:
     controller.stop()
 
 
-def options(sources: list[Path | str], **changes: Any) -> commands.EmailOptions:
+def options(sources: Sequence[Path | str], **changes: Any) -> email_command.EmailOptions:
     values: dict[str, Any] = {
         "sources": [str(s) for s in sources], "to": [], "cc": [], "sender": FROM,
         "reply_to": None, "subject": None, "smtp": None, "security": "plain", "user": None,
         "cafile": None, "eml": None, "dry_run": False}
     values.update(changes)
-    return commands.EmailOptions(**values)
+    return email_command.EmailOptions(**values)
 
 
-def send(sources: list[Path | str], server: Server, password: str | None = None,
-         **changes: Any) -> tuple[commands.Outcome, list[float]]:
+def send(sources: Sequence[Path | str], server: Server, password: str | None = None,
+         outcome: Outcome | None = None, **changes: Any) -> tuple[Outcome, list[float]]:
     waits: list[float] = []
-    outcome = commands.email_files(
+    outcome = email_command.run(
         options(sources, smtp=f"127.0.0.1:{server.port}", cafile=server.cafile, **changes),
-        password=password, now=NOW, sleep=waits.append)
+        outcome, password=password, now=NOW, sleep=waits.append)
     return outcome, waits
+
+
+def write_eml(sources: Sequence[Path | str], target: Path,
+              now: dt.datetime = NOW) -> Outcome:
+    return email_command.run(options(sources, eml=str(target)), password=None, now=now)
 
 
 def test_ready_briefs_reach_the_seller_as_text_html_and_pdf(smtp: Server) -> None:
@@ -179,13 +196,14 @@ def test_ready_briefs_reach_the_seller_as_text_html_and_pdf(smtp: Server) -> Non
     assert text.startswith("Acme Logistics GmbH")
     assert "Book a 45-minute technical demo covering SAP EWM integration" in text
     assert second.message["To"] == "Elena Soto <elena.soto@vendor.example>"
+    assert first.peer == second.peer  # one connection for the run
 
 
 def test_message_id_is_stable_for_the_same_brief() -> None:
     handoff = load(SAMPLES / "qualified.yaml")
-    sender = parse_address(FROM, "--from")
-    one = compose(handoff, source="q", sender=sender, now=NOW)
-    two = compose(handoff, source="q", sender=sender, now=NOW + dt.timedelta(days=1))
+    sender = parse_address(FROM, "sender")
+    one = compose(Brief(handoff, source="q"), sender=sender, now=NOW)
+    two = compose(Brief(handoff, source="q"), sender=sender, now=NOW + dt.timedelta(days=1))
     assert one.message["Message-ID"] == two.message["Message-ID"]
 
 
@@ -222,8 +240,55 @@ def test_a_busy_server_is_retried_with_backoff(smtp: Server) -> None:
     outcome, waits = send([SAMPLES / "qualified.yaml"], smtp)
     assert outcome.exit_code == 0
     assert waits == [2.0, 4.0]
-    assert outcome.err[0].endswith("to tom.becker@vendor.example after 3 attempts")
+    assert outcome.err[2].endswith("to tom.becker@vendor.example after 3 attempts")
     assert len(smtp.recorder.received) == 1
+
+
+def test_each_retry_is_announced_in_one_line(smtp: Server) -> None:
+    smtp.recorder.busy_data = 2
+    smtp.recorder.busy_reply = "451 try later"
+    outcome, waits = send([SAMPLES / "qualified.yaml"], smtp)
+    assert outcome.exit_code == 0 and waits == [2.0, 4.0]
+    assert outcome.err == [
+        "retrying nordwind-pumps-2026-11 in 2 s (451 try later); attempt 2 of 3",
+        "retrying nordwind-pumps-2026-11 in 4 s (451 try later); attempt 3 of 3",
+        f"sent: {SAMPLES / 'qualified.yaml'} (nordwind-pumps-2026-11) to "
+        "tom.becker@vendor.example after 3 attempts",
+        "1 handoff: 1 sent, 0 failed",
+    ]
+    assert len(smtp.recorder.received) == 1
+
+
+def test_the_timeout_bounds_one_message_retries_included(smtp: Server) -> None:
+    smtp.recorder.busy_data = 10
+    outcome, waits = send([SAMPLES / "qualified.yaml"], smtp, timeout=3.0)
+    assert waits == [2.0]  # a second wait of 4 s would pass the 3 s deadline
+    assert outcome.err[-2].endswith("rejected: 421 4.3.2 busy, try again after 2 attempts")
+    assert outcome.exit_code == 1
+
+
+def test_socket_operations_wait_at_most_30_seconds() -> None:
+    assert SmtpSettings("127.0.0.1", 25).socket_timeout == 30
+    assert SmtpSettings("127.0.0.1", 25, timeout=10).socket_timeout == 10
+
+
+def test_a_dropped_connection_is_opened_again(smtp: Server) -> None:
+    smtp.recorder.busy_data = 1  # 421 closes the connection
+    outcome, waits = send([SAMPLES / "qualified.yaml", SAMPLES / "warmed.yaml"], smtp)
+    assert outcome.exit_code == 0 and waits == [2.0]
+    first, second = smtp.recorder.received
+    assert first.peer == second.peer  # the new connection serves the rest of the run
+
+
+def test_a_partial_refusal_is_reported(smtp: Server) -> None:
+    smtp.recorder.reject.add("dana@provider.example")
+    outcome, waits = send([SAMPLES / "qualified.yaml"], smtp,
+                          cc=["Dana Ruiz <dana@provider.example>"])
+    assert outcome.exit_code == 1 and waits == []
+    assert outcome.err[0] == (
+        f"FAILED: {SAMPLES / 'qualified.yaml'} (nordwind-pumps-2026-11) partly refused: "
+        "dana@provider.example (550 5.1.1 no such mailbox); the others got it")
+    assert [r.rcpt for r in smtp.recorder.received] == [["tom.becker@vendor.example"]]
 
 
 def test_retries_are_bounded(smtp: Server) -> None:
@@ -231,17 +296,22 @@ def test_retries_are_bounded(smtp: Server) -> None:
     outcome, waits = send([SAMPLES / "qualified.yaml"], smtp)
     assert outcome.exit_code == 1
     assert waits == [2.0, 4.0]
-    assert outcome.err[0].endswith("rejected: 421 4.3.2 busy, try again after 3 attempts")
+    assert outcome.err[2].endswith("rejected: 421 4.3.2 busy, try again after 3 attempts")
 
 
 def test_no_server_listening() -> None:
     port = free_port()
-    with pytest.raises(MailError) as caught:
-        commands.email_files(options([SAMPLES / "qualified.yaml"], smtp=f"127.0.0.1:{port}"),
-                             password=None, now=NOW)
+    with pytest.raises(HandoffBriefError) as caught:
+        email_command.run(options([SAMPLES / "qualified.yaml"], smtp=f"127.0.0.1:{port}"),
+                          password=None, now=NOW)
     assert caught.value.message == (
         f"cannot connect to the SMTP server 127.0.0.1:{port} (Connection refused); check "
         "--smtp and that the server is running")
+    library = caught.value.__cause__
+    assert isinstance(library, MailError) and library.advice == "connect"
+    assert library.message == (
+        f"cannot connect to the SMTP server 127.0.0.1:{port} (Connection refused); check "
+        "the smtp setting and that the server is running")
 
 
 def test_starttls_with_login(tls_smtp: Server) -> None:
@@ -252,7 +322,7 @@ def test_starttls_with_login(tls_smtp: Server) -> None:
 
 
 def test_wrong_password_is_a_clear_error(tls_smtp: Server) -> None:
-    with pytest.raises(MailError) as caught:
+    with pytest.raises(HandoffBriefError) as caught:
         send([SAMPLES / "warmed.yaml"], tls_smtp, password="wrong", security="starttls",
              user="ops")
     assert caught.value.message == (
@@ -264,7 +334,7 @@ def test_wrong_password_is_a_clear_error(tls_smtp: Server) -> None:
 
 def test_untrusted_certificate_is_refused(tls_smtp: Server) -> None:
     tls_smtp.cafile = None
-    with pytest.raises(MailError, match=r"^TLS with 127.0.0.1:\d+ failed: "
+    with pytest.raises(HandoffBriefError, match=r"^TLS with 127.0.0.1:\d+ failed: "
                                         r"CERTIFICATE_VERIFY_FAILED; check --ssl/--starttls, "
                                         "or trust the server's certificate with --cafile$"):
         send([SAMPLES / "warmed.yaml"], tls_smtp, password="s3cret", security="starttls",
@@ -275,11 +345,18 @@ def test_password_is_never_sent_in_the_clear_off_this_machine() -> None:
     with pytest.raises(MailError) as caught:
         Sender(SmtpSettings("192.0.2.10", 25, "plain", "ops", "s3cret"))
     assert caught.value.message == (
+        "refusing to send the password for ops unencrypted to 192.0.2.10; add TLS (starttls "
+        "or ssl); only a loopback server may take a password in the clear")
+    assert email_command.explain(caught.value) == (
         "refusing to send the password for ops unencrypted to 192.0.2.10; add --starttls or "
         "--ssl (only a loopback server may take a password in the clear)")
-    with pytest.raises(MailError, match="needs the password in the environment variable "
-                                        "HANDOFF_SMTP_PASSWORD"):
+    with pytest.raises(BadSetting) as no_password:
         Sender(SmtpSettings("127.0.0.1", 25, "starttls", "ops", None))
+    assert no_password.value.setting == "password"
+    with pytest.raises(HandoffBriefError, match="^--user ops needs the password in the "
+                                                "environment variable HANDOFF_SMTP_PASSWORD$"):
+        email_command.run(options([SAMPLES / "qualified.yaml"], smtp="127.0.0.1:25",
+                                  security="starttls", user="ops"), password=None, now=NOW)
 
 
 def test_data_cannot_inject_headers(smtp: Server, write: Any, ready: dict[str, Any]) -> None:
@@ -302,16 +379,30 @@ def test_data_cannot_inject_headers(smtp: Server, write: Any, ready: dict[str, A
     "not an address",
 ])
 def test_addresses_are_validated_before_anything_is_sent(smtp: Server, address: str) -> None:
-    with pytest.raises(MailError, match="^--to: "):
+    with pytest.raises(HandoffBriefError, match="^--to: "):
         send([SAMPLES / "qualified.yaml"], smtp, to=[address])
     assert smtp.recorder.received == []
+    with pytest.raises(BadSetting) as caught:
+        parse_address(address, "to")
+    assert caught.value.setting == "to" and explain(caught.value).startswith("--to: ")
+
+
+def test_library_errors_name_settings_and_the_command_line_names_options() -> None:
+    with pytest.raises(BadSetting) as caught:
+        parse_address("x", "sender")
+    assert caught.value.message == ("sender: 'x' is not an e-mail address; give one like "
+                                    "'Sam Lee <sam@example.com>' or 'sam@example.com'")
+    assert explain(caught.value) == ("--from: 'x' is not an e-mail address; give one like "
+                                     "'Sam Lee <sam@example.com>' or 'sam@example.com'")
+    with pytest.raises(HandoffBriefError, match=r"^--smtp: 'a:b:c' is not HOST\[:PORT\]$"):
+        email_command.run(options([SAMPLES / "qualified.yaml"], smtp="a:b:c"), password=None,
+                          now=NOW)
 
 
 def test_no_recipient_names_the_field(write: Any, ready: dict[str, Any]) -> None:
     del ready["seller"]
     path = write(ready)
-    outcome = commands.email_files(options([path], eml=str(path.parent / "x.eml")),
-                                   password=None, now=NOW)
+    outcome = write_eml([path], path.parent / "x.eml")
     assert outcome.exit_code == 1
     assert outcome.err[0] == (f"not sent: {path}: no recipient: the handoff has no "
                               "seller.email; add it, or pass --to")
@@ -319,8 +410,7 @@ def test_no_recipient_names_the_field(write: Any, ready: dict[str, Any]) -> None
 
 def test_eml_files_and_dry_run(tmp_path: Path) -> None:
     sources = [SAMPLES / "qualified.yaml", SAMPLES / "warmed.yaml"]
-    outcome = commands.email_files(options(sources, eml=str(tmp_path / "out")), password=None,
-                                   now=NOW)
+    outcome = write_eml(sources, tmp_path / "out")
     assert outcome.exit_code == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "brightline-clinics-2026-11.eml", "nordwind-pumps-2026-11.eml"]
@@ -329,7 +419,7 @@ def test_eml_files_and_dry_run(tmp_path: Path) -> None:
     assert parsed["To"] == "Tom Becker <tom.becker@vendor.example>"
     assert b"\r\n" in raw
 
-    dry = commands.email_files(options(sources[:1], dry_run=True), password=None, now=NOW)
+    dry = email_command.run(options(sources[:1], dry_run=True), password=None, now=NOW)
     assert dry.out[:4] == [
         f"{sources[0]} (nordwind-pumps-2026-11)",
         f"  From:    {FROM}",
@@ -344,12 +434,14 @@ def test_eml_files_and_dry_run(tmp_path: Path) -> None:
 def test_subject_template_and_shortening(ready: dict[str, Any]) -> None:
     handoff = validate(ready, "t.yaml")
     assert len(default_subject(handoff)) <= 120
-    sender = parse_address(FROM, "--from")
-    custom = compose(handoff, source="t", sender=sender, subject="[{tier}] {account}: {due}",
-                     now=NOW)
+    sender = parse_address(FROM, "sender")
+    brief = Brief(handoff, source="t")
+    custom = compose(brief, sender=sender, subject="[{tier}] {account}: {due}", now=NOW)
     assert custom.message["Subject"] == "[Call-qualified] Acme Logistics GmbH: 2026-12-05"
-    with pytest.raises(MailError, match=r"--subject: unknown field \{acount\}"):
-        compose(handoff, source="t", sender=sender, subject="{acount}", now=NOW)
+    with pytest.raises(BadSetting) as caught:
+        compose(brief, sender=sender, subject="{acount}", now=NOW)
+    assert caught.value.setting == "subject"
+    assert re.match(r"--subject: unknown field \{acount\}", explain(caught.value))
 
 
 def test_email_command_line(runner: Any, smtp: Server) -> None:
@@ -378,3 +470,80 @@ def test_implicit_tls(certificate: tuple[str, ssl.SSLContext]) -> None:
         controller.stop()
     assert outcome.exit_code == 0, outcome.err
     assert recorder.received[0].rcpt == ["tom.becker@vendor.example"]
+
+
+def _without_date(raw: bytes) -> bytes:
+    return re.sub(rb"^Date: [^\r\n]*\r\n", b"", raw, count=1, flags=re.MULTILINE)
+
+
+def test_eml_files_are_the_same_bytes_run_after_run_but_for_the_date(tmp_path: Path) -> None:
+    sources = [SAMPLES / "qualified.yaml", SAMPLES / "warmed.yaml"]
+    write_eml(sources, tmp_path / "one")
+    write_eml(sources, tmp_path / "two", now=NOW + dt.timedelta(hours=5))
+    for name in ("nordwind-pumps-2026-11.eml", "brightline-clinics-2026-11.eml"):
+        one = (tmp_path / "one" / name).read_bytes()
+        two = (tmp_path / "two" / name).read_bytes()
+        assert b"\r\nDate: Tue, 24 Nov 2026 09:30:00 +0000\r\n" in one
+        assert b"\r\nDate: Tue, 24 Nov 2026 14:30:00 +0000\r\n" in two
+        assert _without_date(one) == _without_date(two)
+        boundaries = set(re.findall(rb'boundary="(=+\d{19}==)"', one))
+        assert len(boundaries) == 2  # mixed and alternative, each its own
+
+
+def test_a_draft_brief_is_never_composed() -> None:
+    handoff = load(SAMPLES / "weak" / "no-due-date.yaml")
+    with pytest.raises(NotReady) as caught:
+        compose(Brief(handoff, source="w", draft=True), sender=parse_address(FROM, "sender"),
+                now=NOW)
+    assert caught.value.rules == ["next-action-missing"]
+
+
+def test_a_repeated_id_is_refused_instead_of_replacing_the_first_file(
+        tmp_path: Path, write: Any, ready: dict[str, Any]) -> None:
+    first = write(ready, "first.yaml")
+    ready["seller"] = {"name": "Other Seller", "email": "other@vendor.example"}
+    second = write(ready, "second.yaml")
+    out = tmp_path / "out"
+    outcome = write_eml([first, second], out)
+    assert outcome.exit_code == 1
+    assert outcome.err == [
+        f"wrote {out / 'acme-logistics-2026-11.eml'} (to sam.lee@vendor.example)",
+        f"not sent: {second}: the id 'acme-logistics-2026-11' is already used by {first}; "
+        "give each handoff its own id (its files are named by the id)",
+        "2 handoffs: 1 wrote, 1 failed",
+    ]
+    assert [p.name for p in out.iterdir()] == ["acme-logistics-2026-11.eml"]
+    parsed = email.message_from_bytes((out / "acme-logistics-2026-11.eml").read_bytes(),
+                                      policy=policy.default)
+    assert parsed["To"] == "Sam Lee <sam.lee@vendor.example>"
+
+
+def test_several_handoffs_in_one_file_each_get_their_eml(
+        tmp_path: Path, write: Any, ready: dict[str, Any]) -> None:
+    other = {**ready, "id": "acme-logistics-2026-12"}
+    path = write(yaml.safe_dump_all([ready, other], sort_keys=False), "two.yaml")
+    outcome = write_eml([path], tmp_path / "out")
+    assert outcome.exit_code == 0, outcome.err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "acme-logistics-2026-11.eml", "acme-logistics-2026-12.eml"]
+    assert outcome.err[-1] == "2 handoffs: 2 wrote, 0 failed"
+
+
+def test_lines_are_printed_as_each_handoff_is_sent(smtp: Server, write: Any) -> None:
+    bad = write("id: [\n", "bad.yaml")
+    events: list[str] = []
+    smtp.recorder.on_message = lambda: events.append("server received a message")
+    outcome = Outcome(echo=lambda line, err: events.append(line), keep=False)
+    send([bad, SAMPLES / "call-qualified.yaml", SAMPLES / "warmed.yaml"], smtp,
+         outcome=outcome)
+    assert [event.split(" ")[0] for event in events] == [
+        "not", "server", "sent:", "server", "sent:", "3"]
+    assert events[2].startswith(f"sent: {SAMPLES / 'call-qualified.yaml'} ")
+    assert events[-1] == "3 handoffs: 2 sent, 1 failed"
+    assert outcome.err == [] and outcome.exit_code == 1
+
+
+def test_a_bad_subject_template_stops_before_anything_is_sent(smtp: Server) -> None:
+    with pytest.raises(HandoffBriefError, match=r"^--subject: unknown field \{acount\}; use "):
+        send([SAMPLES / "qualified.yaml"], smtp, subject="{acount}")
+    assert smtp.recorder.received == []

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from handoff_brief import HandoffBriefError, load, render
+from handoff_brief import BadSetting, Brief, HandoffBriefError, load, render
 from handoff_brief.cli import main
 from handoff_brief.load import validate
 from handoff_brief.look import Look, find_brand, load_brand, templates_folder
@@ -110,10 +110,17 @@ def test_templates_override_and_extend_the_built_in(tmp_path: Path, runner: Any)
         "'handoff_brief.model.Handoff object' has no attribute 'no_such_field'")
 
 
-def test_templates_folder_must_exist(tmp_path: Path) -> None:
-    with pytest.raises(HandoffBriefError, match="no such folder; create it with "
-                                                "handoff-brief templates"):
-        templates_folder(tmp_path / "missing")
+def test_templates_folder_must_exist(tmp_path: Path, runner: Any) -> None:
+    missing = tmp_path / "missing"
+    with pytest.raises(BadSetting) as caught:
+        templates_folder(missing)
+    assert (caught.value.setting, caught.value.problem) == ("templates",
+                                                             f"{missing}: no such folder")
+    result = runner.invoke(main, ["render", str(SAMPLES / "qualified.yaml"), "--templates",
+                                  str(missing)], catch_exceptions=False)
+    assert (result.exit_code, result.output) == (1, (
+        f"Error: --templates {missing}: no such folder; create it with handoff-brief "
+        f"templates {missing}\n"))
 
 
 def test_characters_no_font_has_are_named(ready: dict[str, Any]) -> None:
@@ -157,8 +164,8 @@ def test_batch_and_email_use_the_overrides(tmp_path: Path, runner: Any) -> None:
                              outdir=tmp_path / "out", formats=("md",), jobs=1))
     assert [e.status for e in plain.entries] == ["rendered"]  # another look: rendered again
 
-    message = compose(load(SAMPLES / "qualified.yaml"), source="q",
-                      sender=parse_address("ops@provider.example", "--from"),
-                      now=dt.datetime(2026, 11, 24, tzinfo=dt.UTC), look=look).message
+    message = compose(Brief(load(SAMPLES / "qualified.yaml"), source="q", look=look),
+                      sender=parse_address("ops@provider.example", "sender"),
+                      now=dt.datetime(2026, 11, 24, tzinfo=dt.UTC)).message
     text = next(message.iter_parts()).get_body(("plain",))
     assert text is not None and "## Provider note" in text.get_content()

@@ -196,15 +196,15 @@ def test_pdf_variants_identify_themselves(variants: dict[str, bytes]) -> None:
 
 def test_pdf_a_carries_the_handoff_and_extract_prints_it(variants: dict[str, bytes],
                                                          tmp_path: Path, runner: Any) -> None:
+    from handoff_brief import Brief
     from handoff_brief.cli import main
-    from handoff_brief.render import handoff_json
 
     handoff = load(SAMPLES / "call-qualified.yaml")
     brief = tmp_path / "brief.pdf"
     brief.write_bytes(variants["pdf/a-3b"])
     result = runner.invoke(main, ["extract", str(brief)], catch_exceptions=False)
     assert result.exit_code == 0
-    assert result.output.encode() == handoff_json(handoff)
+    assert result.output.encode() == Brief(handoff).handoff_json()
     assert json.loads(result.output)["next_action"]["with"] == "Jonas Weber"
 
     plain = tmp_path / "plain.pdf"
