@@ -13,6 +13,8 @@ from .outputs import write_output
 
 #: Statuses that make a batch fail (exit 1).
 FAILING: tuple[BatchStatus, ...] = ("invalid", "not_ready")
+#: Statuses of handoffs whose readiness was checked (the others were set aside before).
+CHECKED: tuple[BatchStatus, ...] = ("rendered", "unchanged", "not_ready")
 
 
 @dataclass
@@ -90,7 +92,7 @@ def quality_report(report: Report) -> str:
     lines += [f"| {status.replace('_', ' ')} | {counts[status]} |" for status in BATCH_STATUSES]
     rules: dict[tuple[str, str], int] = {}
     for entry in report.entries:
-        if entry.status in ("invalid", "suppressed", "duplicate"):
+        if entry.status not in CHECKED:
             continue
         for finding in {(f["rule"], f["level"]) for f in entry.findings}:
             rules[finding] = rules.get(finding, 0) + 1
@@ -105,7 +107,7 @@ def quality_report(report: Report) -> str:
               "|---|---|---|---|"]
     for tier in TIERS:
         checked = [e for e in report.entries
-                   if e.tier == tier and e.status in ("rendered", "unchanged", "not_ready")]
+                   if e.tier == tier and e.status in CHECKED]
         ready = sum(e.status != "not_ready" for e in checked)
         lines.append(f"| {tier} | {len(checked)} | {ready} | {len(checked) - ready} |")
     problems = [e for e in report.entries if e.failed]

@@ -89,10 +89,9 @@ def documents(source: str) -> Iterator[Document]:
     if suffix == ".jsonl":
         yield from _json_lines(source, name)
         return
-    try:
-        raw = _read_whole(source, name)
-    except HandoffBriefError as error:
-        yield _failed(name, name, error.message.removeprefix(f"{name}: "))
+    raw = _read_whole(source)
+    if isinstance(raw, str):
+        yield _failed(name, name, raw)
         return
     if suffix not in (".json", ".yaml", ".yml") and _looks_like_json_lines(raw):
         yield from _lines(iter(raw.splitlines(keepends=True)), name)
@@ -102,7 +101,8 @@ def documents(source: str) -> Iterator[Document]:
         yield from _yaml(raw, name)
 
 
-def _read_whole(source: str, name: str) -> bytes:
+def _read_whole(source: str) -> bytes | str:
+    """The bytes of a file or stdin, or what is wrong with it."""
     try:
         if source == STDIN:
             raw: bytes = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
@@ -110,12 +110,12 @@ def _read_whole(source: str, name: str) -> bytes:
             with open(source, "rb") as handle:
                 raw = handle.read(MAX_FILE_BYTES + 1)
     except IsADirectoryError:
-        raise HandoffBriefError(f"{name}: is a folder; give a .yaml or .json file") from None
+        return "is a folder; give a .yaml or .json file"
     except OSError as error:
-        raise HandoffBriefError(f"{name}: cannot be read ({error.strerror})") from None
+        return f"cannot be read ({error.strerror})"
     if len(raw) > MAX_FILE_BYTES:
-        raise HandoffBriefError(f"{name}: is larger than {MAX_FILE_BYTES // 2**20} MiB; split "
-                                "it, or use JSON Lines (.jsonl), which is read line by line")
+        return (f"is larger than {MAX_FILE_BYTES // 2**20} MiB; split it, or use JSON Lines "
+                "(.jsonl), which is read line by line")
     return raw
 
 
@@ -229,8 +229,10 @@ class SameId(HandoffBriefError):
         self.handoff_id = handoff_id
         self.position = position
         self.first = first
-        super().__init__(f"{position}: the id {handoff_id!r} is already used by {first}; "
-                         "give each handoff its own id (its files are named by the id)")
+        #: What is wrong, without the position.
+        self.reason = (f"the id {handoff_id!r} is already used by {first}; give each handoff "
+                       "its own id (its files are named by the id)")
+        super().__init__(f"{position}: {self.reason}")
 
 
 @dataclass

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 import tomllib
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -27,6 +26,7 @@ from typing import TypeVar
 from .assets import ASSET_FOLDERS, asset_dir, folders_digest, read_style
 from .choices import DEFAULT_PAPER, PAPERS, Paper
 from .errors import BadSetting, HandoffBriefError
+from .outputs import ensure_folder, write_output
 
 BRAND_FILE = "handoff-brief.toml"
 BRAND_KEYS = ("company", "logo", "accent", "paper", "footer")
@@ -209,7 +209,7 @@ def write_templates(folder: Path) -> list[Path]:
             target = folder / name / path.relative_to(source)
             if target.exists():
                 raise HandoffBriefError(f"{target} exists already; choose an empty folder")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            ensure_folder(target.parent)
+            write_output(target, path.read_bytes())
             written.append(target)
     return written

@@ -147,8 +147,7 @@ def _handoffs(crm: Adapter, sources: list[str], look: Look | None) -> Iterator[B
         try:
             ids.claim(handoff.id, position)
         except SameId as error:
-            yield Skipped(position, handoff.id, error.message.removeprefix(f"{position}: "),
-                          True)
+            yield Skipped(position, handoff.id, error.reason, True)
             continue
         brief = Brief(handoff, source=position, look=look)
         try:
