@@ -103,20 +103,22 @@ def test_files_get_the_permissions_of_the_umask(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["brief.md"]
 
 
-def test_a_device_or_fifo_is_written_to_not_replaced(tmp_path: Path) -> None:
-    link = tmp_path / "null.md"
-    link.symlink_to("/dev/null")
-    write_output(link, b"# brief\n")
-    assert link.is_symlink() and stat.S_ISCHR(link.stat().st_mode)
+def test_a_fifo_or_a_link_to_one_is_written_to_not_replaced(tmp_path: Path) -> None:
+    # Only objects inside tmp_path: a broken writer must not be able to replace a system
+    # device such as /dev/null while this test runs.
     fifo = tmp_path / "pipe.md"
     os.mkfifo(fifo)
+    link = tmp_path / "link.md"
+    link.symlink_to(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        write_output(fifo, b"# brief\n")
-        assert os.read(reader, 100) == b"# brief\n"
+        write_output(fifo, b"# one\n")
+        write_output(link, b"# two\n")
+        assert os.read(reader, 100) == b"# one\n# two\n"
     finally:
         os.close(reader)
-    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.md", "pipe.md"]
 
 
 def test_a_link_to_a_file_writes_the_file(tmp_path: Path) -> None:
