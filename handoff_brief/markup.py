@@ -22,9 +22,10 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
 _MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _MD_LINE_START = re.compile(r"^([#>]|[-+*=](?=\s|$)|\d+[.)](?=\s|$))")
 _MD_UNSAFE_LINK = re.compile(r"\]\((?!\s*<?(https?:|mailto:|#))", re.IGNORECASE)
-_MD_UNSAFE_DEFINITION = re.compile(
-    r"^( {0,3}\[[^\]\n]+\]:)(?!\s*<?(https?:|mailto:|#))", re.IGNORECASE | re.MULTILINE
-)
+#: `]:` not followed by a safe destination: it could end a link reference definition's
+#: label anywhere a definition may stand (after `>`, list markers, indentation, or once a
+#: citation turned `[ref]:` into `[2]:`); escaping the colon keeps the text and drops the link.
+_MD_UNSAFE_DEFINITION = re.compile(r"\]:(?!\s*<?(https?:|mailto:|#))", re.IGNORECASE)
 
 
 class MdSafe(str):
@@ -98,8 +99,8 @@ class Citations:
         hidden, refs = self._hide((text or "").strip())
         hidden = hidden.replace("\\<", "<").replace("<", "\\<").replace("![", "!\\[")
         hidden = _MD_UNSAFE_LINK.sub(r"]\\(", hidden)
-        hidden = _MD_UNSAFE_DEFINITION.sub(r"\\\1", hidden)
-        return MdSafe(self._show(hidden, refs, self.md_ref))
+        shown = self._show(hidden, refs, self.md_ref)  # citations first: `[ref]:` -> `[2]:`
+        return MdSafe(_MD_UNSAFE_DEFINITION.sub(r"]\\:", shown))
 
 
 def md_escape(text: str) -> str:

@@ -8,6 +8,7 @@ requires is required by the model, and unknown keys are rejected.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -93,6 +94,10 @@ def _extra_value(value: Any) -> Any:
     def scalar(item: Any) -> bool:
         return isinstance(item, (str, int, float, bool, dt.date))
 
+    items = value if isinstance(value, list) else [value]
+    if any(isinstance(item, float) and not math.isfinite(item) for item in items):
+        raise ValueError("must be a finite number (got nan or infinity); give an ordinary "
+                         "number")
     if scalar(value) or (isinstance(value, list) and all(scalar(item) for item in value)):
         return value
     raise ValueError("must be text, a number, a date or a list of those (nest nothing deeper)")
@@ -248,7 +253,7 @@ class Handoff(_Model):
     disqualifiers: list[Disqualifier] | None = None
     uncertainties: list[Text] = Field(default_factory=list)
     summary: Text | None = None
-    score: float | None = None
+    score: Annotated[float, Field(allow_inf_nan=False)] | None = None
     engagement: Engagement | None = None
     call: Call | None = None
     crm: Crm | None = None

@@ -174,6 +174,12 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
                                   "'20/11/2026')"),
     ("prepared_on", 1700000000, "prepared_on: must be a date like 2026-11-20 (got 1700000000)"),
     ("score", "high", "score: must be a number (got 'high')"),
+    ("score", float("nan"), "score: must be a finite number (got nan); give an ordinary number "
+                            "such as 81"),
+    ("score", float("inf"), "score: must be a finite number (got inf); give an ordinary number "
+                            "such as 81"),
+    ("extra", {"rank": float("-inf")}, "extra.rank: must be a finite number (got nan or "
+                                       "infinity); give an ordinary number"),
     ("contacts", [], "contacts: must have at least one entry"),
     ("uncertainties", "none", "uncertainties: must be a list (got 'none')"),
     ("seller", {"name": "S", "email": "not-an-address"},
@@ -192,6 +198,21 @@ def test_field_errors(write: Any, ready: dict[str, Any], key: str, value: Any,
     found = problems(write(ready))
     assert len(found) == 1
     assert found[0].split(": ", 1)[1] == expected
+
+
+@pytest.mark.parametrize("text", ["score: .nan", "score: .inf", "score: -.Inf", "score: 1e999"])
+def test_non_finite_scores_in_yaml_are_refused(write: Any, ready: dict[str, Any],
+                                               text: str) -> None:
+    ready.pop("score", None)
+    found = problems(write(yaml.safe_dump(ready) + text + "\n"))
+    assert len(found) == 1 and "score: must be a finite number" in found[0]
+
+
+def test_json_1e999_is_refused_not_written_as_null(write: Any, ready: dict[str, Any]) -> None:
+    text = json.dumps(ready, default=str).replace('"prepared_by"', '"score": 1e999, "prepared_by"')
+    found = problems(write(text, "h.json"))
+    assert [p.split(": ", 1)[1] for p in found] == [
+        "score: must be a finite number (got inf); give an ordinary number such as 81"]
 
 
 def test_bare_website_gets_https(write: Any, ready: dict[str, Any]) -> None:

@@ -202,3 +202,45 @@ def test_markdown_and_html_do_not_import_weasyprint(tmp_path: Any) -> None:
                             cwd=ROOT, check=True)
     assert result.stdout.strip().splitlines()[-1] == "False"
     assert (tmp_path / "b.md").read_text().startswith("# Brightline Dental Clinics")
+
+
+DEFINITIONS = [
+    "[ref]: javascript:alert(2)\n\n[ref][ref]",
+    "[headcount]: javascript:alert(2)\n\nSee [headcount][headcount].",  # becomes [1]: ...
+    "> [q]: javascript:alert(3)\n>\n> [q][q]",
+    "- [l]: javascript:alert(4)\n\n  [l][l]",
+    "   [i]:\n   javascript:alert(5)\n\n[i][i]",
+    "[a]: <javascript:alert(6)>\n\n[a][a]",
+    "[u]: JAVASCRIPT:alert(7) 'title'\n\n[u][u]",
+    "[d]: data:text/html;base64,PHNjcmlwdD4=\n\n[d][d]",
+    "[v]: vbscript:msgbox(8)\n\n[v]",
+]
+
+
+def _hrefs(markdown: str) -> list[str]:
+    """Every link target a permissive Markdown viewer would make live."""
+    from markdown_it import MarkdownIt
+
+    viewer = MarkdownIt("commonmark", {"html": True})
+    viewer.validateLink = lambda url: True  # type: ignore[method-assign]
+    found: list[str] = []
+    for token in viewer.parse(markdown):
+        for item in [token, *(token.children or [])]:
+            href = item.attrGet("href")
+            if href is not None:
+                found.append(str(href))
+    return found
+
+
+@pytest.mark.parametrize("notes", DEFINITIONS)
+def test_no_reference_definition_makes_an_unsafe_link(ready: dict[str, Any],
+                                                      notes: str) -> None:
+    ready["notes"] = notes
+    ready["call"]["notes"] = notes
+    hrefs = _hrefs(brief(ready, draft=True))
+    assert all(re.match(r"(https?:|mailto:|#)", href, re.IGNORECASE) for href in hrefs), hrefs
+
+
+def test_safe_reference_definitions_stay_links(ready: dict[str, Any]) -> None:
+    ready["notes"] = "[site]: https://acme-logistics.example/about\n\nSee [site][site]."
+    assert "https://acme-logistics.example/about" in _hrefs(brief(ready, draft=True))
