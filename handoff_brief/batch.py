@@ -51,10 +51,10 @@ class BatchOptions:
 def run(options: BatchOptions, progress: Progress | None = None) -> Report:
     """Classify and render a batch; writes the outputs and the reports into `outdir`."""
     files = discover(options.inputs)
-    ensure_folder(options.outdir)
     suppressions = Suppressions()
-    for path in options.suppress:
+    for path in options.suppress:  # a bad list is refused before any work
         suppressions.add_file(path)
+    ensure_folder(options.outdir)
     settings = _settings_key(options)
 
     entries: list[Entry] = []

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .choices import Tier
+from .hosts import BadHost, normal_host
 
 FORMAT_VERSION: Literal[1] = 1
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
@@ -69,9 +70,13 @@ def _web_url(value: str) -> str:
     if match is None:
         if not value or value.startswith(("/", ".")):
             raise ValueError(f"must be a web address like https://example.com (got {value!r})")
-        return "https://" + value
-    if match.group(1).lower() not in ("http", "https"):
+        value = "https://" + value
+    elif match.group(1).lower() not in ("http", "https"):
         raise ValueError(f"must be an http or https address (got {value!r})")
+    try:
+        normal_host(value)
+    except BadHost as error:
+        raise ValueError(f"must be a web address with a valid host: {value!r} {error}") from None
     return value
 
 

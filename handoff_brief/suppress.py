@@ -1,8 +1,11 @@
 """Suppression lists: domains and e-mail addresses that must never get a handoff.
 
 A list is a CSV file with a `domain` and/or `email` column, or plain text with one entry
-a line (`#` starts a comment). Matching ignores case and a leading `www.`; a listed domain
-also covers its subdomains.
+a line (`#` starts a comment, also after an entry). Hosts are compared in one normal form
+(`hosts.normal_host`: case, IDNA, trailing dot, port, `www.`, full-width dots); a listed
+domain also covers its subdomains. A list with a line that is not a domain or an address,
+or that names only a public suffix (`com`, `co.uk`), is refused before any work, with every
+such line named: a list that silently lost a line would let a handoff through.
 """
 
 from __future__ import annotations
@@ -11,23 +14,21 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from .errors import BadSetting
+from .hosts import BadHost, is_public_suffix, normal_host
 from .model import Handoff
 
 
-def normal_domain(value: str) -> str:
-    value = value.strip().lower().rstrip(".")
-    if "://" in value:
-        value = urlsplit(value).hostname or ""
-    value = value.split("/")[0].split(":")[0]
-    return value[4:] if value.startswith("www.") else value
-
-
 def website_domain(handoff: Handoff) -> str | None:
+    """The normal host of the handoff's website (the model has checked that it has one)."""
     website = handoff.account.website
-    return normal_domain(website) if website else None
+    if not website:
+        return None
+    try:
+        return normal_host(website)
+    except BadHost:
+        return None
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Suppressions:
     emails: dict[str, str] = field(default_factory=dict)
 
     def add_file(self, path: Path) -> None:
+        """Every entry of one list; `BadSetting` naming each bad line, and nothing added."""
         try:
             text = path.read_text(encoding="utf-8-sig")
         except OSError as error:
@@ -43,28 +45,23 @@ class Suppressions:
                              value=str(path)) from None
         except UnicodeDecodeError:
             raise BadSetting("suppress", f"{path}: is not UTF-8 text", value=str(path)) from None
-        first = text.splitlines()[0].lower() if text.strip() else ""
-        columns = [c.strip() for c in next(csv.reader([first]))] if first else []
-        if "domain" in columns or "email" in columns:
-            for row in csv.DictReader(io.StringIO(text)):
-                row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
-                self._add(row.get("domain", ""), path)
-                self._add(row.get("email", ""), path)
-        elif "," in first:
-            raise BadSetting("suppress", f"{path}: a CSV list needs a 'domain' or 'email' "
-                             "column header", value=str(path))
-        else:
-            for line in text.splitlines():
-                self._add(line.split("#", 1)[0], path)
-
-    def _add(self, entry: str, path: Path) -> None:
-        entry = entry.strip().lower()
-        if not entry:
-            return
-        if "@" in entry:
-            self.emails[entry] = path.name
-        else:
-            self.domains[normal_domain(entry)] = path.name
+        domains: dict[str, str] = {}
+        emails: dict[str, str] = {}
+        problems: list[str] = []
+        for line, entry in _entries(text, path):
+            try:
+                kind, value = _entry(entry)
+            except BadHost as error:
+                problems.append(f"  {path}:{line}: {entry!r} {error}")
+                continue
+            (emails if kind == "email" else domains)[value] = path.name
+        if problems:
+            raise BadSetting("suppress", f"{path}: {len(problems)} entr"
+                             f"{'y is' if len(problems) == 1 else 'ies are'} not usable; fix "
+                             "or remove them, then run again:\n" + "\n".join(problems),
+                             value=str(path))
+        self.domains.update(domains)
+        self.emails.update(emails)
 
     def reason(self, handoff: Handoff) -> str | None:
         """Why `handoff` is suppressed, or None."""
@@ -74,10 +71,14 @@ class Suppressions:
             candidates.append(("website domain", domain))
         for contact in handoff.contacts:
             if contact.email:
-                email = contact.email.lower()
+                try:
+                    kind_value = _entry(contact.email)
+                except BadHost:
+                    continue  # the model checked the address; an odd host matches nothing
+                email = kind_value[1]
                 if email in self.emails:
                     return f"contact e-mail {email} is on {self.emails[email]}"
-                candidates.append(("contact e-mail domain", normal_domain(email.split("@")[1])))
+                candidates.append(("contact e-mail domain", email.rsplit("@", 1)[1]))
         for what, value in candidates:
             parts = value.split(".")
             for start in range(len(parts) - 1):
@@ -88,3 +89,36 @@ class Suppressions:
 
     def __len__(self) -> int:
         return len(self.domains) + len(self.emails)
+
+
+def _entries(text: str, path: Path) -> list[tuple[int, str]]:
+    """(line, entry) for every non-empty entry of a CSV or plain list."""
+    first = text.splitlines()[0].lower() if text.strip() else ""
+    columns = [c.strip() for c in next(csv.reader([first]))] if first else []
+    if "domain" in columns or "email" in columns:
+        found = []
+        reader = csv.DictReader(io.StringIO(text))
+        for row in reader:
+            cells = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
+            found += [(reader.line_num, cells.get(name, "").strip())
+                      for name in ("domain", "email")]
+        return [(line, entry) for line, entry in found if entry]
+    if "," in first:
+        raise BadSetting("suppress", f"{path}: a CSV list needs a 'domain' or 'email' column "
+                         "header", value=str(path))
+    lines = ((number, line.split("#", 1)[0].strip())
+             for number, line in enumerate(text.splitlines(), start=1))
+    return [(number, entry) for number, entry in lines if entry]
+
+
+def _entry(entry: str) -> tuple[str, str]:
+    """("email", "local@host") or ("domain", "host"), normalised; `BadHost` otherwise."""
+    if "@" in entry:
+        local, _, host = entry.strip().rpartition("@")
+        if not local or any(c.isspace() for c in local):
+            raise BadHost("is not an e-mail address")
+        return "email", f"{local.lower()}@{normal_host(host)}"
+    host = normal_host(entry)
+    if "." not in host or is_public_suffix(host):
+        raise BadHost("names only a public suffix, which would suppress every domain under it")
+    return "domain", host

@@ -295,3 +295,80 @@ def test_progress_bar_on_a_terminal() -> None:
     frames = stream.getvalue().split("\r")[1:]
     assert frames[1] == "rendering [#######-----------------------] 1/4    0.5/s  ETA 0:06 "
     assert frames[2] == "rendering [##############################] 4/4    1.0/s  ETA 0:00 \n"
+
+
+@pytest.mark.parametrize("website", ["https://[bad", "https://exa mple.com", "https://-x.example",
+                                     "https://a..b.example"])
+def test_a_bad_website_is_that_handoffs_problem_only(tmp_path: Path, website: str) -> None:
+    bad = handoff(1)
+    bad["account"]["website"] = website
+    listing = tmp_path / "list.txt"
+    listing.write_text("blocked.example\n")
+    path = write_all(tmp_path / "in", [bad, handoff(2)])
+    report = run(options(tmp_path, path, suppress=[listing]))
+    assert [e.status for e in report.entries] == ["invalid", "rendered"]
+    assert report.entries[0].errors[0].startswith(f"{path}:1: account.website: must be a web "
+                                                  "address with")
+    assert (tmp_path / "out" / "report.json").is_file()
+
+
+@pytest.mark.parametrize("spelling", [
+    "https://blocked.example./", "https://BLOCKED.example:443/x", "https://blocked．example",
+    "https://shop.blocked。example", "https://bücher.example", "https://xn--bcher-kva.example"])
+def test_suppression_sees_through_spellings(tmp_path: Path, spelling: str) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("blocked.example\nxn--bcher-kva.example  # the same as bücher.example\n")
+    item = handoff(1)
+    item["account"]["website"] = spelling
+    item["contacts"][0]["email"] = "buyer@elsewhere.example"
+    report = run(options(tmp_path, write_all(tmp_path / "in", [item]), suppress=[listing]))
+    assert [e.status for e in report.entries] == ["suppressed"]
+
+
+def test_a_list_entry_in_unicode_matches_punycode(tmp_path: Path) -> None:
+    listing = tmp_path / "list.csv"
+    listing.write_text("domain,email\nbücher.example,\n,Buyer@Company-2.example\n")
+    first, second = handoff(1), handoff(2)
+    first["account"]["website"] = "https://xn--bcher-kva.example"
+    report = run(options(tmp_path, write_all(tmp_path / "in", [first, second, handoff(3)]),
+                         suppress=[listing]))
+    assert [e.status for e in report.entries] == ["suppressed", "suppressed", "rendered"]
+    assert report.entries[1].reason == "contact e-mail buyer@company-2.example is on list.csv"
+
+
+def test_a_handoff_without_a_website_is_matched_by_its_email_domain(tmp_path: Path) -> None:
+    item = handoff(1)
+    del item["account"]["website"]
+    listing = tmp_path / "list.txt"
+    listing.write_text("company-1.example\n")
+    report = run(options(tmp_path, write_all(tmp_path / "in", [item, handoff(2)]),
+                         suppress=[listing]))
+    assert [e.status for e in report.entries] == ["suppressed", "rendered"]
+    assert report.entries[0].reason == ("contact e-mail domain company-1.example is on "
+                                        "list.txt")
+
+
+def test_bad_list_lines_refuse_the_list_before_any_work(tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("good.example\nexample\nco.uk\nhttps://[bad\nbad domain.example\n")
+    with pytest.raises(HandoffBriefError) as caught:
+        run(options(tmp_path, write_all(tmp_path / "in", [handoff(1)]), suppress=[listing]))
+    assert caught.value.message.splitlines() == [
+        f"suppress: {listing}: 4 entries are not usable; fix or remove them, then run again:",
+        f"  {listing}:2: 'example' names only a public suffix, which would suppress every "
+        "domain under it",
+        f"  {listing}:3: 'co.uk' names only a public suffix, which would suppress every "
+        "domain under it",
+        f"  {listing}:4: 'https://[bad' is not a web address (Invalid IPv6 URL)",
+        f"  {listing}:5: 'bad domain.example' is not a valid domain name (Codepoint U+0020 at "
+        "position 4 of 'bad domain' not allowed)",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_inline_comments_in_lists(tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("company-1.example # old customer\n# company-2.example\n")
+    report = run(options(tmp_path, write_all(tmp_path / "in", [handoff(1), handoff(2)]),
+                         suppress=[listing]))
+    assert [e.status for e in report.entries] == ["suppressed", "rendered"]
