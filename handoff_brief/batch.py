@@ -13,27 +13,45 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .assets import assets_digest
-from .batch_report import Entry, Report, write_reports
+from .batch_report import Entry, InvalidTally, Report, write_reports
 from .brief import Brief
 from .choices import Format
-from .errors import HandoffBriefError, InvalidHandoff
-from .inputs import Document, discover, documents
+from .errors import HandoffBriefError, InvalidHandoff, Problem
+from .inputs import Document, Found, discover, documents
 from .load import validate
 from .look import Look
+from .model import Handoff
 from .outputs import ensure_folder, write_output
 from .render import compile_templates
 from .suppress import Suppressions, website_domain
 
 STATE_FOLDER = ".handoff-brief"
+#: Ids whose briefs would take the place of the batch's own report files.
+RESERVED_IDS = ("report",)
 Progress = Callable[[int, int], None]
+
+
+class Interrupted(HandoffBriefError):
+    """The batch was stopped (Ctrl-C, SIGTERM) before it finished; the reports are written
+    and a run with the same options completes it."""
+
+    def __init__(self, done: int, total: int, signum: int) -> None:
+        self.done, self.total, self.signum = done, total, signum
+        super().__init__(f"interrupted: {done} of {total} done; run again to finish")
+
+
+class Terminated(BaseException):
+    """Raised in the main process by a SIGTERM handler, as KeyboardInterrupt is for SIGINT."""
 
 
 @dataclass
@@ -46,11 +64,12 @@ class BatchOptions:
     draft: bool = False
     force: bool = False
     look: Look = field(default_factory=Look)
+    follow_links: bool = False
 
 
 def run(options: BatchOptions, progress: Progress | None = None) -> Report:
     """Classify and render a batch; writes the outputs and the reports into `outdir`."""
-    files = discover(options.inputs)
+    found = discover(options.inputs, follow_links=options.follow_links)
     suppressions = Suppressions()
     for path in options.suppress:  # a bad list is refused before any work
         suppressions.add_file(path)
@@ -58,9 +77,11 @@ def run(options: BatchOptions, progress: Progress | None = None) -> Report:
     settings = _settings_key(options)
 
     entries: list[Entry] = []
-    for name in files:
-        for document in documents(name):
-            entries.append(_classify(document, len(entries), suppressions, settings))
+    tally = InvalidTally()
+    for document in _first_pass(found):
+        entry = _classify(document, len(entries), suppressions, settings)
+        if entry.status != "invalid" or tally.keep(_kind(entry)):
+            entries.append(entry)
     _settle_duplicates(entries)
     todo: dict[str, Entry] = {}
     for entry in entries:
@@ -73,11 +94,49 @@ def run(options: BatchOptions, progress: Progress | None = None) -> Report:
         else:
             todo[entry.position] = entry
 
-    if todo:
-        _render_all(files, todo, options, progress)
-    report = Report(entries)
+    report = Report(entries, tally.left_out)
+    try:
+        if todo:
+            _render_all([entry.name for entry in found if entry.problem is None], todo,
+                        options, progress)
+    except (KeyboardInterrupt, Terminated) as stop:
+        for child in multiprocessing.active_children():
+            child.terminate()
+        unfinished = _fail_unfinished(todo, "interrupted before it was rendered; run again")
+        write_reports(report, options.outdir)
+        signum = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
+        raise Interrupted(len(todo) - unfinished, len(todo), signum) from None
+    _fail_unfinished(todo, "could not be read again: its file changed or went away while the "
+                           "batch ran; run again")
     write_reports(report, options.outdir)
     return report
+
+
+def _first_pass(found: list[Found]) -> Iterator[Document]:
+    """Every document of every input; what cannot be read (or not twice) as a problem."""
+    for entry in found:
+        if entry.problem is None and not entry.regular:
+            entry = Found(entry.name, "is a stream (stdin or a pipe), which a batch cannot "
+                                      "read twice; save it to a file")
+        if entry.problem is not None:
+            yield Document(entry.name, entry.name,
+                           problems=[Problem(entry.name, "", entry.problem)])
+        else:
+            yield from documents(entry.name)
+
+
+def _kind(entry: Entry) -> str:
+    """An invalid handoff's first problem without its position: what the tally groups by."""
+    return entry.errors[0].split(": ", 1)[-1] if entry.errors else ""
+
+
+def _fail_unfinished(todo: dict[str, Entry], reason: str) -> int:
+    """Mark every handoff still without a status as failed; how many there were."""
+    unfinished = [entry for entry in todo.values() if entry.status is None]
+    for entry in unfinished:
+        entry.status = "failed"
+        entry.errors = [f"{entry.position}: {reason}"]
+    return len(unfinished)
 
 
 # -- pass one: classification ---------------------------------------------------------------
@@ -93,6 +152,11 @@ def _classify(document: Document, order: int, suppressions: Suppressions,
         entry.id = document.claimed_id
         return entry
     entry.id, entry.tier = handoff.id, handoff.tier
+    if handoff.id in RESERVED_IDS:
+        entry.status = "invalid"
+        entry.errors = [f"{document.position}: id: {handoff.id!r} is the name of the batch's "
+                        "own report (report.md, report.json); give the handoff another id"]
+        return entry
     reason = suppressions.reason(handoff) if len(suppressions) else None
     if reason:
         entry.status, entry.reason = "suppressed", reason
@@ -103,9 +167,15 @@ def _classify(document: Document, order: int, suppressions: Suppressions,
     entry.prepared_on = handoff.prepared_on.isoformat()
     domain, email = website_domain(handoff), handoff.primary_contact.email
     entry.identity = (domain, email.lower()) if domain and email else None
-    content = handoff.model_dump_json(by_alias=True).encode()
-    entry.key = hashlib.sha256(settings.encode() + b"\n" + content).hexdigest()
+    entry.key = _key(settings, handoff)
     return entry
+
+
+def _key(settings: str, handoff: Handoff) -> str:
+    """What a brief is made from: the settings and the validated handoff. Pass two renders
+    a handoff only when its key is still the one pass one classified."""
+    content = handoff.model_dump_json(by_alias=True).encode()
+    return hashlib.sha256(settings.encode() + b"\n" + content).hexdigest()
 
 
 def _settle_duplicates(entries: list[Entry]) -> None:
@@ -191,7 +261,7 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
         nonlocal done
         entry = todo[result["position"]]
         if result.get("error"):
-            entry.status = "invalid"
+            entry.status = "failed" if result.get("changed") else "invalid"
             entry.errors = [result["error"]]
         else:
             entry.status = "rendered" if entry.ready else "not_ready"
@@ -203,7 +273,7 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
             progress(done, total)
 
     if jobs == 1 or total == 1:
-        _worker_setup(options)
+        _prepare(options)
         for job in _jobs(files, todo):
             finish(_render_job(job))
         return
@@ -214,22 +284,35 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                              initializer=_worker_setup, initargs=(options,)) as pool:
         pending: set[Future[dict[str, Any]]] = set()
-        for job in _jobs(files, todo):
-            pending.add(pool.submit(_render_job, job))
-            if len(pending) >= jobs * 4:  # a bounded window keeps memory flat
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    finish(future.result())
-        for future in pending:
-            finish(future.result())
+        try:
+            for job in _jobs(files, todo):
+                pending.add(pool.submit(_render_job, job))
+                if len(pending) >= jobs * 4:  # a bounded window keeps memory flat
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        finish(future.result())
+            for future in pending:
+                finish(future.result())
+        except BrokenProcessPool:
+            # A worker was killed (the OOM killer, say): what was in flight and what was
+            # not yet sent fails now, with the reports written; the next run renders it.
+            _fail_unfinished(todo, "a worker process died (killed by the system?) before "
+                                   "this brief was written; run again")
 
 
 _WORKER: dict[str, Any] = {}
 
 
 def _worker_setup(options: BatchOptions) -> None:
-    """Once per worker: what every brief needs, parsed and compiled ahead."""
+    """Once per worker process: tied to the batch's process, then prepared."""
+    _die_with_parent()
+    _prepare(options)
+
+
+def _prepare(options: BatchOptions) -> None:
+    """What every brief needs, parsed and compiled ahead (in a worker, or in-process)."""
     _WORKER["options"] = options
+    _WORKER["settings"] = _settings_key(options)
     if "pdf" in options.formats:
         from .pdf import warm_up
 
@@ -237,10 +320,28 @@ def _worker_setup(options: BatchOptions) -> None:
     compile_templates(options.look.templates)
 
 
+def _die_with_parent() -> None:
+    """A worker ends when the batch's process ends, however it ends (SIGKILL included), and
+    leaves Ctrl-C to it: the main process stops the workers and writes the reports."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.uname().sysname == "Linux":
+        import ctypes
+
+        set_parent_death_signal = 1  # PR_SET_PDEATHSIG, prctl(2)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(set_parent_death_signal, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+
+
 def _render_job(job: Job) -> dict[str, Any]:
     options: BatchOptions = _WORKER["options"]
     try:
         handoff = validate(job.data, job.label, job.lines)
+        if _key(_WORKER["settings"], handoff) != job.key:
+            return {"position": job.position, "changed": True,
+                    "error": f"{job.position}: changed between the batch's two readings of "
+                             "its file; nothing was written for it; run again"}
         brief = Brief(handoff, source=job.position, look=options.look, draft=options.draft)
         outputs: list[str] = []
         notices: list[str] = []

@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from .choices import BATCH_STATUSES, TIERS, BatchStatus
-from .markup import md_escape
+from .markup import md_code, md_escape
 from .outputs import write_output
 
 #: Statuses that make a batch fail (exit 1).
-FAILING: tuple[BatchStatus, ...] = ("invalid", "not_ready")
+FAILING: tuple[BatchStatus, ...] = ("invalid", "not_ready", "failed")
+#: Invalid handoffs kept in full per kind of problem; the rest are counted (memory stays
+#: flat whatever the input, and the report stays readable).
+EXAMPLES_PER_KIND = 20
 #: Statuses of handoffs whose readiness was checked (the others were set aside before).
 CHECKED: tuple[BatchStatus, ...] = ("rendered", "unchanged", "not_ready")
 
@@ -62,18 +65,43 @@ class Entry:
 @dataclass
 class Report:
     entries: list[Entry]
+    #: Invalid handoffs not kept as entries, by kind of problem.
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[BatchStatus, int]:
-        return {status: sum(e.status == status for e in self.entries)
-                for status in BATCH_STATUSES}
+        counts = {status: sum(e.status == status for e in self.entries)
+                  for status in BATCH_STATUSES}
+        counts["invalid"] += sum(self.left_out.values())
+        return counts
 
     @property
     def ok(self) -> bool:
-        return not any(entry.failed for entry in self.entries)
+        return not self.left_out and not any(entry.failed for entry in self.entries)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"counts": self.counts, "handoffs": [e.report() for e in self.entries]}
+        data: dict[str, Any] = {"counts": self.counts,
+                                "handoffs": [e.report() for e in self.entries]}
+        if self.left_out:
+            data["invalid_not_listed"] = dict(sorted(self.left_out.items(),
+                                                     key=lambda item: (-item[1], item[0])))
+        return data
+
+
+@dataclass
+class InvalidTally:
+    """Keeps the first `EXAMPLES_PER_KIND` invalid handoffs of each kind; counts the rest."""
+
+    kept: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    def keep(self, kind: str) -> bool:
+        """Whether the next invalid handoff of `kind` is kept as an entry."""
+        if self.kept.get(kind, 0) < EXAMPLES_PER_KIND:
+            self.kept[kind] = self.kept.get(kind, 0) + 1
+            return True
+        self.left_out[kind] = self.left_out.get(kind, 0) + 1
+        return False
 
 
 def write_reports(report: Report, outdir: Path) -> None:
@@ -111,11 +139,15 @@ def quality_report(report: Report) -> str:
         ready = sum(e.status != "not_ready" for e in checked)
         lines.append(f"| {tier} | {len(checked)} | {ready} | {len(checked) - ready} |")
     problems = [e for e in report.entries if e.failed]
-    if problems:
+    if problems or report.left_out:
         lines += ["", "## To fix", ""]
         for entry in problems[:50]:
             status = (entry.status or "").replace("_", " ")
-            lines.append(f"- `{entry.position}` ({status}): {md_escape(entry.first_problem)}")
+            lines.append(f"- {md_code(entry.position)} ({status}): "
+                         f"{md_escape(entry.first_problem)}")
         if len(problems) > 50:
             lines.append(f"- ... and {len(problems) - 50} more in report.json")
+        for kind, count in sorted(report.left_out.items(), key=lambda item: (-item[1], item[0])):
+            lines.append(f"- {count} more invalid handoff{'s' if count != 1 else ''} not listed: "
+                         f"{md_escape(kind)}")
     return "\n".join(lines) + "\n"

@@ -33,5 +33,5 @@ Security = Literal["plain", "starttls", "ssl"]
 SECURITIES: tuple[Security, ...] = get_args(Security)
 
 BatchStatus = Literal["rendered", "unchanged", "not_ready", "invalid", "duplicate",
-                      "suppressed"]
+                      "suppressed", "failed"]
 BATCH_STATUSES: tuple[BatchStatus, ...] = get_args(BatchStatus)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -333,22 +334,30 @@ def _formats(value: str) -> tuple[str, ...]:
 @click.option("--draft", is_flag=True, help="Also render handoffs that are not ready, marked.")
 @click.option("--force", is_flag=True, help="Render again even what is up to date.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--follow-links", is_flag=True,
+              help="Read files that links in the input folders lead to outside them.")
 @_look_options
 def batch(inputs: tuple[str, ...], output: Path, formats: str, jobs: int | None,
           suppress: tuple[Path, ...], paper: Any, draft: bool, force: bool,
-          as_json: bool, brand: str | None, templates: str | None) -> None:
+          as_json: bool, follow_links: bool, brand: str | None, templates: str | None) -> None:
     """Render many handoffs: de-duplicated, suppressed, incremental, in parallel.
 
-    Every handoff is reported once as rendered, unchanged, not_ready, invalid, duplicate
-    or suppressed, in OUTDIR/report.json and OUTDIR/report.md. Exit 1 if any was invalid
-    or not ready.
+    Every handoff is reported once as rendered, unchanged, not_ready, invalid, duplicate,
+    suppressed or failed, in OUTDIR/report.json and OUTDIR/report.md. Exit 1 if any was
+    invalid, not ready or failed; Ctrl-C or SIGTERM stop it with the reports written (exit
+    130 or 143), and running it again finishes the work.
 
     \b
     Example:
         handoff-brief batch samples/ -o briefs --format pdf,md
     """
-    from .batch import BatchOptions
+    from .batch import BatchOptions, Terminated
     from .progress import ProgressPrinter
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminate)
 
     stderr = sys.stderr
     progress = ProgressPrinter(stderr) if not as_json or stderr.isatty() else None
@@ -357,7 +366,8 @@ def batch(inputs: tuple[str, ...], output: Path, formats: str, jobs: int | None,
         options = BatchOptions(inputs=list(inputs), outdir=output,
                                formats=_formats(formats),  # type: ignore[arg-type]
                                jobs=jobs or 0, suppress=list(suppress), draft=draft,
-                               force=force, look=make_look(brand, templates, paper))
+                               force=force, look=make_look(brand, templates, paper),
+                               follow_links=follow_links)
         batch_command.run(options, outcome, as_json=as_json, progress=progress)
     _finish(outcome)
 

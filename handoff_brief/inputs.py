@@ -10,6 +10,8 @@ alone when it holds one handoff, else `leads.yaml:37` (the line its document sta
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -58,28 +60,103 @@ class InputError(HandoffBriefError):
     """An input named on the command line, or given to `read`, does not exist."""
 
 
-def discover(inputs: Iterable[str]) -> list[str]:
-    """The input files in order, once each: each file given, every file below each folder."""
-    found: list[str] = []
+@dataclass(frozen=True)
+class Found:
+    """One input file, or something seen while looking for them that cannot be read."""
+
+    name: str
+    problem: str | None = None  # why it cannot be read: a FIFO, a dangling link, ...
+
+    @property
+    def regular(self) -> bool:
+        """A regular file, which may be read twice (batches read their inputs twice)."""
+        return self.name != STDIN and self.problem is None and Path(self.name).is_file()
+
+
+def discover(inputs: Iterable[str], *, follow_links: bool = False) -> list[Found]:
+    """Every input file in order, once each: each file given, every handoff file below each
+    folder, and whatever could not be read there (never skipped silently).
+
+    Links below a folder are followed only when they stay inside it, unless `follow_links`.
+    Files and folders whose names start with `.` are passed over (state, editors' files).
+    """
+    found: list[Found] = []
     for item in inputs:
         path = Path(item)
         if item == STDIN:
-            found.append(STDIN)
+            found.append(Found(STDIN))
         elif path.is_dir():
-            found += [str(p) for p in sorted(path.rglob("*"))
-                      if p.suffix.lower() in SUFFIXES and p.is_file()
-                      and not any(part.startswith(".") for part in p.relative_to(path).parts)]
+            found += _walk(path, follow_links)
         elif path.exists():
-            found.append(item)
+            found.append(Found(item))  # named on purpose: a pipe such as <(...) is fine
+        elif path.is_symlink():
+            found.append(Found(item, "is a link to nothing; check the path"))
         else:
             raise InputError(f"{item}: no such file or folder; check the path")
-    return list(dict.fromkeys(found))
+    firsts: dict[str, Found] = {}
+    for entry in found:
+        firsts.setdefault(entry.name, entry)
+    return list(firsts.values())
 
 
-def read(inputs: Iterable[str]) -> Iterator[Document]:
-    """Every handoff document of every input, in order."""
-    for name in discover(inputs):
-        yield from documents(name)
+def _walk(root: Path, follow_links: bool) -> list[Found]:
+    found: list[Found] = []
+    real_root = root.resolve()
+    seen: set[Path] = set()
+
+    def unreadable(error: OSError) -> None:
+        found.append(Found(str(error.filename), f"is a folder that cannot be read "
+                                                f"({error.strerror})"))
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=follow_links):
+        here = Path(folder)
+        real = here.resolve()
+        if real in seen:  # a link loop, followed once
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
+            if (here / name).is_symlink() and not follow_links:
+                found.append(_link_problem(here / name, real_root, "folder"))
+        for name in sorted(files):
+            path = here / name
+            if name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+                continue
+            found.append(_file(path, real_root, follow_links))
+    found.sort(key=lambda entry: Path(entry.name).parts)
+    return found
+
+
+def _file(path: Path, real_root: Path, follow_links: bool) -> Found:
+    if path.is_symlink():
+        if not path.exists():
+            return Found(str(path), "is a link to nothing; fix or remove the link")
+        if not follow_links and not path.resolve().is_relative_to(real_root):
+            return _link_problem(path, real_root, "file")
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        return Found(str(path), f"cannot be read ({error.strerror})")
+    if not stat.S_ISREG(mode):
+        return Found(str(path), "is not a regular file (a FIFO, socket or device); handoffs "
+                                "are read from files")
+    return Found(str(path))
+
+
+def _link_problem(path: Path, real_root: Path, kind: str) -> Found:
+    return Found(str(path), f"is a link to a {kind} outside {real_root} ({path.resolve()}); "
+                            "links out of the input folders are followed only when asked")
+
+
+def read(inputs: Iterable[str], *, follow_links: bool = False) -> Iterator[Document]:
+    """Every handoff document of every input, in order; what cannot be read is a document
+    with that problem, so every command reports it."""
+    for entry in discover(inputs, follow_links=follow_links):
+        if entry.problem is not None:
+            yield _failed(entry.name, entry.name, entry.problem)
+        else:
+            yield from documents(entry.name)
 
 
 def documents(source: str) -> Iterator[Document]:

@@ -380,7 +380,8 @@ def _problem(error: Any, name: str, lines: dict[Loc, int]) -> Problem:
     elif kind.startswith("bool_"):
         message = f"must be true or false (got {_show(value)})"
     elif kind == "finite_number":
-        message = f"must be a finite number (got {_show(value)}); give an ordinary number such as 81"
+        message = (f"must be a finite number (got {_show(value)}); give an ordinary number "
+                   "such as 81")
     elif kind.startswith(("float_", "int_")):
         message = f"must be a number (got {_show(value)})"
     else:

@@ -8,6 +8,7 @@ Each turns inline `[evidence-id]` citations into the evidence item's number.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 
 from markdown_it import MarkdownIt
@@ -108,6 +109,17 @@ def md_escape(text: str) -> str:
     text = " ".join(text.split())
     text = _MD_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", text))
     return _MD_LINE_START.sub(r"\\\1", text)
+
+
+def md_code(text: str) -> str:
+    """A Markdown code span showing `text` as it is (a file name, say): a fence longer than
+    any run of backticks inside, control characters shown as U+FFFD, one line."""
+    shown = "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
+                    for ch in text)
+    longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
 
 
 def md_finalize(value: object) -> str:

@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ def test_classification_order(tmp_path: Path) -> None:
     assert entries[4].reason == "website domain blocked.example is on suppress.txt"
     assert entries[5].outputs == [] and not (tmp_path / "out" / "lead-4.md").exists()
     assert report.counts == {"rendered": 3, "unchanged": 0, "not_ready": 1, "invalid": 0,
-                             "duplicate": 2, "suppressed": 1}
+                             "duplicate": 2, "suppressed": 1, "failed": 0}
 
 
 def test_draft_renders_not_ready_marked(tmp_path: Path) -> None:
@@ -238,12 +239,12 @@ def test_reports_and_exit_codes(tmp_path: Path) -> None:
     outcome = batch_command.run(options(tmp_path, path), as_json=False)
     assert outcome.exit_code == 1
     assert outcome.err[-1] == ("3 handoffs: 1 rendered, 0 unchanged, 1 not ready, 1 invalid, "
-                               "0 duplicate, 0 suppressed; report: "
+                               "0 duplicate, 0 suppressed, 0 failed; report: "
                                f"{tmp_path / 'out' / 'report.md'}")
     assert outcome.err[0] == f"{path}:2: not ready: fit-without-evidence at fit[0].evidence"
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["counts"] == {"rendered": 1, "unchanged": 0, "not_ready": 1, "invalid": 1,
-                                "duplicate": 0, "suppressed": 0}
+                                "duplicate": 0, "suppressed": 0, "failed": 0}
     first = report["handoffs"][0]
     assert (first["position"], first["status"], first["outputs"], first["errors"]) == (
         f"{path}:1", "rendered", ["lead-1.md"], [])
@@ -372,3 +373,133 @@ def test_inline_comments_in_lists(tmp_path: Path) -> None:
     report = run(options(tmp_path, write_all(tmp_path / "in", [handoff(1), handoff(2)]),
                          suppress=[listing]))
     assert [e.status for e in report.entries] == ["suppressed", "rendered"]
+
+
+def test_a_handoff_with_the_reports_name_is_refused(tmp_path: Path) -> None:
+    item = handoff(1)
+    item["id"] = "report"
+    path = write_all(tmp_path / "in", [item, handoff(2)])
+    report = run(options(tmp_path, path, formats=("md",)))
+    assert [e.status for e in report.entries] == ["invalid", "rendered"]
+    assert report.entries[0].errors == [
+        f"{path}:1: id: 'report' is the name of the batch's own report (report.md, "
+        "report.json); give the handoff another id"]
+    assert (tmp_path / "out" / "report.md").read_text().startswith("# Handoff quality report")
+
+
+def test_nothing_below_a_folder_is_dropped_silently(tmp_path: Path, monkeypatch: Any) -> None:
+    leads = tmp_path / "leads"
+    (leads / "locked").mkdir(parents=True)
+    (leads / "ok.json").write_text(json.dumps(handoff(1)))
+    os.mkfifo(leads / "pipe.yaml")
+    (leads / "gone.yaml").symlink_to(tmp_path / "nothing-here.yaml")
+    outside = tmp_path / "secret.yaml"
+    outside.write_text("id: secret\nline: root:x:0:0\n")
+    (leads / "outside.yaml").symlink_to(outside)
+    (leads / "linked-dir").symlink_to(tmp_path)
+    real_scandir = os.scandir
+
+    def locked(path: Any) -> Any:  # as for a folder without read permission (we run as root)
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", locked)
+    report = run(options(tmp_path, leads))
+    assert {e.position: (e.status, e.errors[0].split(": ", 1)[1] if e.errors else "")
+            for e in report.entries} == {
+        f"{leads}/gone.yaml": ("invalid", "is a link to nothing; fix or remove the link"),
+        f"{leads}/linked-dir": ("invalid", f"is a link to a folder outside {leads} ({tmp_path}); "
+                                           "links out of the input folders are followed only "
+                                           "when asked"),
+        f"{leads}/locked": ("invalid", "is a folder that cannot be read (Permission denied)"),
+        f"{leads}/ok.json": ("rendered", ""),
+        f"{leads}/outside.yaml": ("invalid", f"is a link to a file outside {leads} ({outside}); "
+                                             "links out of the input folders are followed only "
+                                             "when asked"),
+        f"{leads}/pipe.yaml": ("invalid", "is not a regular file (a FIFO, socket or device); "
+                                          "handoffs are read from files"),
+    }
+    assert not report.ok
+    text = (tmp_path / "out" / "report.json").read_text()
+    assert "root:x:0:0" not in text
+    followed = run(options(tmp_path, leads, follow_links=True))
+    assert "root:x:0:0" not in (tmp_path / "out" / "report.json").read_text()
+    assert followed.entries[[e.position for e in followed.entries].index(
+        f"{leads}/outside.yaml")].errors[0].endswith("tier: is required but missing; add it")
+
+
+def test_file_names_are_escaped_in_report_md(tmp_path: Path) -> None:
+    leads = tmp_path / "leads"
+    leads.mkdir()
+    name = "x`](javascript:alert(1))<b>.json"
+    (leads / name).write_text("{not json")
+    run(options(tmp_path, leads))
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert f"- ``{leads}/{name}`` (invalid): " in markdown
+
+
+def test_an_input_changed_between_the_passes_is_never_rendered(tmp_path: Path) -> None:
+    items = [handoff(n) for n in range(1, 4)]
+    path = write_all(tmp_path / "in", items)
+    listing = tmp_path / "list.txt"
+    listing.write_text("blocked.example\n")
+
+    def swap(done: int, total: int) -> None:
+        if done == 0:  # pass one is over, pass two has not read the file yet
+            changed = copy.deepcopy(items)
+            changed[1]["account"]["website"] = "https://blocked.example"
+            write_all(tmp_path / "in", changed[:2])  # and the third line is gone
+
+    report = run(options(tmp_path, path, suppress=[listing]), progress=swap)
+    assert [(e.status, e.errors) for e in report.entries] == [
+        ("rendered", []),
+        ("failed", [f"{path}:2: changed between the batch's two readings of its file; "
+                    "nothing was written for it; run again"]),
+        ("failed", [f"{path}:3: could not be read again: its file changed or went away while "
+                    "the batch ran; run again"])]
+    assert sorted(p.name for p in (tmp_path / "out").glob("lead-*")) == ["lead-1.md"]
+    assert not report.ok
+    again = run(options(tmp_path, path, suppress=[listing]))
+    assert [e.status for e in again.entries] == ["unchanged", "suppressed"]
+
+
+def test_many_invalid_lines_keep_the_report_small(tmp_path: Path) -> None:
+    path = tmp_path / "in" / "leads.jsonl"
+    path.parent.mkdir()
+    path.write_text("1\n" * 20_000 + json.dumps(handoff(1)) + "\n" + "[]\n" * 30)
+    report = run(options(tmp_path, path))
+    assert report.counts["invalid"] == 20_030 and report.counts["rendered"] == 1
+    assert len(report.entries) == 20 + 1 + 20
+    saved = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert saved["invalid_not_listed"] == {
+        "must be a mapping of keys such as id, tier and account (got 1)": 19_980,
+        "must be a mapping of keys such as id, tier and account (got a list)": 10}
+    assert (tmp_path / "out" / "report.json").stat().st_size < 60_000
+    assert ("- 19980 more invalid handoffs not listed: must be a mapping of keys such as id, "
+            "tier and account (got 1)") in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_a_killed_worker_fails_what_was_in_flight_and_the_next_run_completes(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    from handoff_brief import batch as batch_module
+
+    class Doomed(batch_module.Brief):
+        def render(self, fmt: Any) -> Any:
+            if self.id == "lead-2":
+                os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+            return super().render(fmt)
+
+    path = write_all(tmp_path / "in", [handoff(n) for n in range(1, 4)])
+    monkeypatch.setattr(batch_module, "Brief", Doomed)  # forked workers inherit it
+    report = run(options(tmp_path, path, jobs=2))
+    statuses_now = {e.id: e.status for e in report.entries}
+    assert statuses_now["lead-2"] == "failed" and not report.ok
+    assert report.entries[1].errors == [
+        f"{path}:2: a worker process died (killed by the system?) before this brief was "
+        "written; run again"]
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["counts"]["failed"] >= 1
+    monkeypatch.undo()
+    again = run(options(tmp_path, path, jobs=2))
+    assert again.ok and {e.id: e.status for e in again.entries}["lead-2"] == "rendered"
+    assert (tmp_path / "out" / "lead-2.md").is_file()

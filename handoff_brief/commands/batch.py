@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..batch import BatchOptions, Progress
+from ..batch import BatchOptions, Interrupted, Progress
 from ..batch import run as run_batch
 from .common import Outcome, plural
 
@@ -15,7 +15,12 @@ SHOWN = 20
 def run(options: BatchOptions, outcome: Outcome | None = None, *, as_json: bool = False,
         progress: Progress | None = None) -> Outcome:
     outcome = outcome or Outcome()
-    report = run_batch(options, progress)
+    try:
+        report = run_batch(options, progress)
+    except Interrupted as stop:  # the reports are written; the next run completes the batch
+        outcome.note(stop.message)
+        outcome.exit_code = 128 + stop.signum
+        return outcome
     if not report.ok:
         outcome.fail()
     if as_json:
