@@ -30,7 +30,8 @@ def measure(tree: Path, source: Path, out: Path) -> tuple[float, int, int, int]:
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "handoff_brief", "batch", str(source),
                                 "-o", str(out), "--format", "md", "--jobs", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                               cwd=tree)  # `-m` puts the working folder first on the path
     with PeakMemory(process.pid) as memory:
         code = process.wait()
     report = out / "report.json"
