@@ -40,6 +40,7 @@ _ADVICE: dict[Advice, str] = {
     "tls": "check --ssl/--starttls, or trust the server's certificate with --cafile",
     "cleartext": "add --starttls or --ssl (only a loopback server may take a password in the "
                  "clear)",
+    "timeout": "check --smtp and the server, or allow more time with --timeout",
 }
 
 
@@ -105,6 +106,8 @@ def explain(error: HandoffBriefError) -> str:
     if isinstance(error, MailError):
         return f"{error.problem}; {_ADVICE[error.advice]}"
     if isinstance(error, BadSetting) and error.setting == "password":
+        if error.value is None:  # the password itself cannot be used; never shown
+            return f"{PASSWORD_VARIABLE} {error.problem}"
         return (f"--user {error.value} needs the password in the environment variable "
                 f"{PASSWORD_VARIABLE}")
     if isinstance(error, NoRecipient):

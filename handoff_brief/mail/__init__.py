@@ -1,14 +1,16 @@
 """E-mail delivery: one message per ready brief, composed safely, sent over SMTP.
 
 `compose(brief, sender=..., now=...)` makes the message (`compose.py`; its headers come
-from `headers.py`); `Sender(SmtpSettings(...))` sends messages over one connection under
-the retry policy (`smtp.py`). A brief that is not handoff-ready is never e-mailed.
+from `headers.py`, folded by `MESSAGE_POLICY`); `Sender(SmtpSettings(...))` sends messages
+over one connection under the retry policy, each within its `timeout` (`smtp.py`). A
+brief that is not handoff-ready is never e-mailed.
 """
 
 from __future__ import annotations
 
 from .compose import NoRecipient, Outgoing, compose, email_html
 from .headers import (
+    MESSAGE_POLICY,
     SUBJECT_FIELDS,
     check_subject,
     default_subject,
@@ -30,6 +32,7 @@ from .smtp import (
 __all__ = [
     "ADVICE",
     "DEFAULT_TIMEOUT",
+    "MESSAGE_POLICY",
     "SUBJECT_FIELDS",
     "Delivery",
     "MailError",

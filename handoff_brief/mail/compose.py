@@ -23,7 +23,7 @@ from typing import Any
 
 from ..brief import Brief
 from ..errors import HandoffBriefError
-from .headers import address_of, default_subject, format_subject, one_line
+from .headers import MESSAGE_POLICY, address_of, default_subject, format_subject, one_line
 
 _BOUNDARY_DIGITS = len(str(sys.maxsize - 1))  # the width the standard library uses
 
@@ -74,7 +74,7 @@ def compose(brief: Brief, *, sender: Address, to: Sequence[Address] = (),
     text = brief.render("md").data
     html = email_html(brief)
 
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)  # its own folding of headers
     message["Subject"] = (format_subject(subject, handoff) if subject
                           else default_subject(handoff))
     message["From"] = sender
