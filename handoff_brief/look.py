@@ -16,7 +16,9 @@ override can extend the built-in version of itself as `default:<name>`.
 from __future__ import annotations
 
 import base64
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -26,11 +28,16 @@ from typing import TypeVar
 from .assets import ASSET_FOLDERS, asset_dir, folders_digest, read_style
 from .choices import DEFAULT_PAPER, PAPERS, Paper
 from .errors import BadSetting, HandoffBriefError
-from .outputs import ensure_folder, write_output
+from .outputs import copy_new_files
 
 BRAND_FILE = "handoff-brief.toml"
 BRAND_KEYS = ("company", "logo", "accent", "paper", "footer")
 MAX_LOGO_BYTES = 2 * 1024 * 1024
+#: An override template or stylesheet; the built-in ones are a few kilobytes.
+MAX_OVERRIDE_BYTES = 2 * 1024 * 1024
+#: What to do about an override file that cannot be used.
+OVERRIDE_HINT = ("an override must be a regular file of at most 2 MiB inside the folder; copy "
+                 "it there instead of linking to it")
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _LOGO_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 T = TypeVar("T")
@@ -101,9 +108,12 @@ class Look:
 
     @property
     def styles_folder(self) -> Path | None:
-        """The override folder of styles, which a PDF may read files from."""
-        folder = self.templates / "styles" if self.templates else None
-        return folder if folder is not None and folder.is_dir() else None
+        """The override folder of styles, which a PDF may read files from: none when it is
+        missing or a link that leaves the templates folder."""
+        if self.templates is None or not (self.templates / "styles").is_dir():
+            return None
+        folder = self.templates / "styles"
+        return folder if inside(self.templates, folder) else None
 
     @cached_property
     def digest(self) -> str:
@@ -114,10 +124,69 @@ class Look:
 
 @cache
 def _stylesheet(templates: Path | None, name: str) -> str:
-    override = templates / "styles" / name if templates else None
-    if override is not None and override.is_file():
-        return override.read_text(encoding="utf-8")
-    return read_style(name)
+    if templates is None or not os.path.lexists(templates / "styles" / name):
+        return read_style(name)
+    override = templates / "styles" / name
+    raw = read_inside(templates, override, limit=MAX_OVERRIDE_BYTES,
+                      folder_is="the templates folder", hint=OVERRIDE_HINT)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise HandoffBriefError(f"{override}:{line}: is not UTF-8 text (byte "
+                                f"0x{raw[error.start]:02x}); save it as UTF-8") from None
+
+
+def read_inside(folder: Path, path: Path, *, limit: int, folder_is: str, hint: str) -> bytes:
+    """The bytes of `path`, which must really be inside `folder`: a regular file of at most
+    `limit` bytes, whose real path (every link followed) stays in the folder's real path.
+
+    The size is checked before reading, and at most `limit` + 1 bytes are read, so a device,
+    a FIFO or a file that grows is refused instead of hanging or filling memory. Raises
+    `HandoffBriefError` naming `path`; `folder_is` names the folder for a person ("the brand
+    file's folder") and `hint` says what to do.
+    """
+    try:
+        real = os.path.realpath(path)
+        within = inside(folder, path)
+    except (OSError, ValueError) as error:
+        raise HandoffBriefError(f"{path} cannot be read ({error}); {hint}") from None
+    if not within:
+        where = "" if real == os.path.abspath(path) else f" (it leads to {real})"
+        raise HandoffBriefError(f"{path} is outside {folder_is} {os.path.abspath(folder)}"
+                                f"{where}; {hint}")
+    try:
+        _regular(path, os.stat(real), limit, hint)  # before opening: no device is opened
+        # O_NONBLOCK: a FIFO swapped in since the stat does not hang the open.
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            _regular(path, os.fstat(fd), limit, hint)
+            raw = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise HandoffBriefError(f"{path} does not exist; {hint}") from None
+    except OSError as error:
+        raise HandoffBriefError(f"{path} cannot be read ({error.strerror}); {hint}") from None
+    if len(raw) > limit:
+        raise HandoffBriefError(f"{path} is larger than {_size(limit)}; {hint}")
+    return raw
+
+
+def inside(folder: Path, path: Path) -> bool:
+    """Whether `path` really is in `folder`: compared as real paths, every link followed."""
+    root = os.path.realpath(folder, strict=True)
+    return os.path.commonpath([root, os.path.realpath(path)]) == root
+
+
+def _regular(path: Path, info: os.stat_result, limit: int, hint: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise HandoffBriefError(f"{path} is not a regular file; {hint}")
+    if info.st_size > limit:
+        raise HandoffBriefError(f"{path} is larger than {_size(limit)}; {hint}")
+
+
+def _size(limit: int) -> str:
+    mib = limit / (1024 * 1024)
+    return f"{mib:g} MiB" if mib >= 1 else f"{limit:,} bytes"
 
 
 def css_string(text: str) -> str:
@@ -154,7 +223,7 @@ def load_brand(path: Path) -> Brand:
     logo = data.get("logo")
     if isinstance(logo, str):
         try:
-            logo_uri = _logo(path.parent / logo)
+            logo_uri = _logo(path.parent, logo)
         except HandoffBriefError as error:
             problems.append(f"logo: {error.message}")
     if problems:
@@ -165,14 +234,11 @@ def load_brand(path: Path) -> Brand:
                  paper=paper if paper in PAPERS else None, footer=data.get("footer"))
 
 
-def _logo(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        raise HandoffBriefError(f"{path} does not exist; give a PNG, JPEG or SVG file, "
-                                "relative to the brand file") from None
-    if len(raw) > MAX_LOGO_BYTES:
-        raise HandoffBriefError(f"{path} is larger than 2 MiB")
+def _logo(folder: Path, name: str) -> str:
+    """The logo `name` as a data: URI; it must be in the brand file's `folder`."""
+    path = folder / name
+    raw = read_inside(folder, path, limit=MAX_LOGO_BYTES, folder_is="the brand file's folder",
+                      hint="give a PNG, JPEG or SVG file, relative to the brand file")
     kind = next((mime for magic, mime in _LOGO_TYPES.items() if raw.startswith(magic)), None)
     if kind is None and b"<svg" in raw[:4096]:
         kind = "image/svg+xml"
@@ -200,16 +266,5 @@ def templates_folder(value: str | Path | None) -> Path | None:
 
 def write_templates(folder: Path) -> list[Path]:
     """Copy the built-in templates and styles into `folder`, for editing; never overwrite."""
-    written = []
-    for name in ASSET_FOLDERS:
-        source = asset_dir(name)
-        for path in sorted(source.rglob("*")):
-            if not path.is_file():
-                continue
-            target = folder / name / path.relative_to(source)
-            if target.exists():
-                raise HandoffBriefError(f"{target} exists already; choose an empty folder")
-            ensure_folder(target.parent)
-            write_output(target, path.read_bytes())
-            written.append(target)
-    return written
+    return [path for name in ASSET_FOLDERS
+            for path in copy_new_files(asset_dir(name), folder / name)]

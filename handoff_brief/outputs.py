@@ -57,6 +57,21 @@ def ensure_folder(folder: Path) -> Path:
     return folder
 
 
+def copy_new_files(source: Path, target: Path) -> list[Path]:
+    """Copy every file below `source` to the same place below `target`; never overwrite."""
+    written = []
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts:
+            continue
+        destination = target / path.relative_to(source)
+        if destination.exists():
+            raise OutputError(f"{destination} exists already; choose an empty folder")
+        ensure_folder(destination.parent)
+        write_output(destination, path.read_bytes())
+        written.append(destination)
+    return written
+
+
 def _write_in_place(path: Path, data: bytes) -> None:
     try:
         with open(path, "wb") as handle:

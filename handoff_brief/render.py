@@ -7,13 +7,18 @@ per override folder; a broken override becomes an error naming its file and line
 from __future__ import annotations
 
 import datetime as dt
+import os
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import jinja2
+import jinja2.sandbox
+from jinja2.loaders import split_template_path
 from markupsafe import Markup
 
 from . import __version__
@@ -21,7 +26,7 @@ from .assets import asset_dir
 from .check import Finding
 from .choices import TIER_LABELS, TIERS
 from .errors import HandoffBriefError
-from .look import Brand
+from .look import MAX_OVERRIDE_BYTES, OVERRIDE_HINT, Brand, read_inside
 from .markup import Citations, MdSafe, md_finalize, safe_url
 from .model import Evidence, Handoff
 
@@ -90,21 +95,36 @@ def compile_templates(templates: Path | None) -> None:
     for kind in ("md", "html"):
         env = _environment(kind, templates)
         for tier in TIERS:
-            env.get_template(f"{kind}/{tier}.{kind}.j2")
+            name = f"{kind}/{tier}.{kind}.j2"
+            with _template_errors(name):
+                env.get_template(name)
 
 
 def _render(kind: Kind, name: str, templates: Path | None, **context: object) -> str:
     """Render, turning a broken (user) template into an error naming its file and line."""
-    try:
+    with _template_errors(name):
         return _environment(kind, templates).get_template(name).render(**context)
+
+
+@contextmanager
+def _template_errors(name: str) -> Iterator[None]:
+    """Any failure inside a template (a syntax error; a runtime error such as a division by
+    zero or runaway recursion; unsafe access refused by the sandbox) becomes
+    `HandoffBriefError("template FILE:LINE: message")`, never a traceback."""
+    try:
+        yield
+    except HandoffBriefError:
+        raise
     except jinja2.TemplateSyntaxError as error:
         where = f"{error.filename or error.name}:{error.lineno}"
         raise HandoffBriefError(f"template {where}: {error.message}") from None
-    except jinja2.TemplateError as error:
+    except Exception as error:
         frame = next((f for f in reversed(traceback.extract_tb(error.__traceback__))
                       if f.filename.endswith(".j2")), None)
         where = f"{frame.filename}:{frame.lineno}" if frame else name
-        raise HandoffBriefError(f"template {where}: {error}") from None
+        message = str(error) if isinstance(error, jinja2.TemplateError) else (
+            f"{type(error).__name__}: {error}")
+        raise HandoffBriefError(f"template {where}: {message}") from None
 
 
 def _helpers(brief: BriefView, *, html: bool) -> dict[str, object]:
@@ -125,14 +145,53 @@ def _autolink(url: str | None) -> MdSafe:
     return MdSafe(f"<{safe}>" if safe else "")
 
 
+class _FolderLoader(jinja2.BaseLoader):
+    """Templates from `folder`: UTF-8 regular files whose real path (links followed) is
+    inside `bound` (the folder itself, or the `--templates` folder holding it); a file that
+    leaves it is refused, naming the file."""
+
+    def __init__(self, folder: Path, bound: Path | None = None) -> None:
+        self.folder = folder
+        self.bound = bound or folder
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        path = self.folder.joinpath(*split_template_path(template))
+        if not os.path.lexists(path):
+            raise jinja2.TemplateNotFound(template)
+        try:
+            raw = read_inside(self.bound, path, limit=MAX_OVERRIDE_BYTES,
+                              folder_is="the templates folder", hint=OVERRIDE_HINT)
+        except HandoffBriefError as error:
+            raise HandoffBriefError(f"template {error.message}") from None
+        try:
+            source = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw[:error.start].count(b"\n") + 1
+            raise jinja2.TemplateSyntaxError(
+                f"is not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8",
+                line, template, str(path)) from None
+        mtime = os.path.getmtime(path)
+
+        def uptodate() -> bool:
+            try:
+                return os.path.getmtime(path) == mtime
+            except OSError:
+                return False
+
+        return source, str(path), uptodate
+
+
 @cache
 def _environment(kind: Kind, templates: Path | None = None) -> jinja2.Environment:
-    builtin = jinja2.FileSystemLoader(str(asset_dir("templates")))
+    """Sandboxed for built-in and override templates alike: a template reaches only what
+    it is given, never Python's internals."""
+    builtin = _FolderLoader(asset_dir("templates"))
     loaders: list[jinja2.BaseLoader] = []
     if templates is not None:
-        loaders.append(jinja2.FileSystemLoader(str(templates / "templates")))
+        loaders.append(_FolderLoader(templates / "templates", bound=templates))
     loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
-    env = jinja2.Environment(
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=kind == "html",
