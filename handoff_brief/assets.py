@@ -27,6 +27,19 @@ def asset_dir(name: str) -> Path:
     return resource.resolve()
 
 
+def samples_dir() -> Path:
+    """The bundled sample handoffs: inside an installed wheel, beside the package in a
+    source checkout (where they are the design's top-level samples/ folder)."""
+    resource = files(__package__) / "samples"
+    if isinstance(resource, Path) and resource.is_dir():
+        return resource.resolve()
+    checkout = Path(__file__).resolve().parent.parent / "samples"
+    if checkout.is_dir():
+        return checkout
+    raise HandoffBriefError("handoff-brief is installed without its samples; reinstall it "
+                            "from a wheel or a source checkout")
+
+
 def read_style(name: str) -> str:
     return (asset_dir("styles") / name).read_text(encoding="utf-8")
 

@@ -14,12 +14,13 @@ from typing import Any
 import click
 
 from . import __version__, crm
-from .choices import FORMATS, PAPERS, PDF_VARIANTS
+from .choices import FORMATS, PAPERS, PDF_VARIANTS, TIERS
 from .commands import batch as batch_command
 from .commands import check as check_command
 from .commands import crm as crm_command
 from .commands import email as email_command
 from .commands import extract as extract_command
+from .commands import init as init_command
 from .commands import render as render_command
 from .commands import templates as templates_command
 from .commands.common import Outcome, UsageProblem, make_look
@@ -156,6 +157,44 @@ def templates(folder: str) -> None:
     outcome = _outcome()
     with _user_errors():
         templates_command.run(folder, outcome)
+    _finish(outcome)
+
+
+@main.command()
+@click.option("--tier", type=click.Choice(TIERS), default="call-qualified", show_default=True,
+              help="The tier: its sections are in the starter.")
+@click.argument("file", metavar="FILE")
+def init(tier: Any, file: str) -> None:
+    """Write a commented starter handoff for a tier into FILE, to fill in.
+
+    Every field is there with what it is for; `check` reports it as not ready until the
+    TODOs are filled in.
+
+    \b
+    Example:
+        handoff-brief init --tier warmed acme.yaml
+        handoff-brief check acme.yaml
+    """
+    outcome = _outcome()
+    with _user_errors():
+        init_command.init(tier, file, outcome)
+    _finish(outcome)
+
+
+@main.command()
+@click.argument("folder", metavar="DIR")
+def samples(folder: str) -> None:
+    """Copy the sample handoffs into DIR: one ready handoff per tier, and weak/ ones that
+    show each finding.
+
+    \b
+    Example:
+        handoff-brief samples examples
+        handoff-brief render examples/qualified.yaml --format md -o -
+    """
+    outcome = _outcome()
+    with _user_errors():
+        init_command.samples(folder, outcome)
     _finish(outcome)
 
 
@@ -312,11 +351,19 @@ crm_push.help = (crm_push.help or "").replace(
     "\n\n    Pushing", "\n\n    " + crm.credentials_help() + " Pushing", 1)
 
 
-def _formats(value: str) -> tuple[str, ...]:
+def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    """`--format pdf,md`: click names the option and the bad value in its message."""
     chosen = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
     unknown = [part for part in chosen if part not in FORMATS]
-    if unknown or not chosen:
-        raise click.BadParameter(f"use a comma-separated list of {', '.join(FORMATS)}")
+    allowed = ", ".join(FORMATS)
+    if len(unknown) == 1:
+        raise click.BadParameter(f"{unknown[0]!r} is not one of {allowed}", ctx, param)
+    if unknown:
+        listed = ", ".join(repr(part) for part in unknown)
+        raise click.BadParameter(f"{listed} are not among {allowed}", ctx, param)
+    if not chosen:
+        raise click.BadParameter(f"{value!r} names no format; give a comma-separated list of "
+                                 f"{allowed}", ctx, param)
     return chosen
 
 
@@ -325,7 +372,7 @@ def _formats(value: str) -> tuple[str, ...]:
 @click.option("-o", "--output", required=True, metavar="OUTDIR",
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the briefs.")
 @click.option("--format", "formats", default="pdf", show_default=True, metavar="LIST",
-              help="Comma-separated: pdf, md, html.")
+              callback=_formats, help="Comma-separated: pdf, md, html.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
 @click.option("--suppress", multiple=True, type=click.Path(exists=True, dir_okay=False,
                                                             path_type=Path),
@@ -337,7 +384,7 @@ def _formats(value: str) -> tuple[str, ...]:
 @click.option("--follow-links", is_flag=True,
               help="Read files that links in the input folders lead to outside them.")
 @_look_options
-def batch(inputs: tuple[str, ...], output: Path, formats: str, jobs: int | None,
+def batch(inputs: tuple[str, ...], output: Path, formats: tuple[str, ...], jobs: int | None,
           suppress: tuple[Path, ...], paper: Any, draft: bool, force: bool,
           as_json: bool, follow_links: bool, brand: str | None, templates: str | None) -> None:
     """Render many handoffs: de-duplicated, suppressed, incremental, in parallel.
@@ -364,7 +411,7 @@ def batch(inputs: tuple[str, ...], output: Path, formats: str, jobs: int | None,
     outcome = _outcome()
     with _user_errors():
         options = BatchOptions(inputs=list(inputs), outdir=output,
-                               formats=_formats(formats),  # type: ignore[arg-type]
+                               formats=formats,  # type: ignore[arg-type]
                                jobs=jobs or 0, suppress=list(suppress), draft=draft,
                                force=force, look=make_look(brand, templates, paper),
                                follow_links=follow_links)

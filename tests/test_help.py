@@ -58,7 +58,8 @@ LEAVES = [path for path, command in commands() if not isinstance(command, click.
 
 def test_every_command_has_examples() -> None:
     assert LEAVES == [("batch",), ("check",), ("crm", "export"), ("crm", "push"), ("email",),
-                      ("extract",), ("render",), ("schema",), ("templates",)]
+                      ("extract",), ("init",), ("render",), ("samples",), ("schema",),
+                      ("templates",)]
     for path in LEAVES:
         assert examples(path), path
 

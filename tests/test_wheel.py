@@ -25,6 +25,8 @@ def test_wheel_installed_elsewhere_renders_a_pdf(tmp_path: Path) -> None:
         assert f"handoff_brief/templates/html/{tier}.html.j2" in names
         assert f"handoff_brief/templates/md/{tier}.md.j2" in names
     assert "handoff_brief/styles/brief.css" in names
+    assert "handoff_brief/samples/call-qualified.yaml" in names
+    assert "handoff_brief/samples/weak/no-due-date.yaml" in names
 
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
@@ -33,6 +35,12 @@ def test_wheel_installed_elsewhere_renders_a_pdf(tmp_path: Path) -> None:
     work.mkdir()
     shutil.copy(SAMPLES / "warmed.yaml", work / "handoff.yaml")
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
+    copied = subprocess.run([sys.executable, "-m", "handoff_brief", "samples", "examples"],
+                            cwd=work, env=env, capture_output=True, text=True)
+    assert copied.stderr == ("wrote 18 samples into examples: try handoff-brief render "
+                             "examples/call-qualified.yaml\n"), copied.stderr
+    assert (work / "examples" / "weak" / "no-due-date.yaml").read_bytes() == (
+        SAMPLES / "weak" / "no-due-date.yaml").read_bytes()
     located = subprocess.run([sys.executable, "-c", "import handoff_brief; "
                               "print(handoff_brief.__file__)"], cwd=work, env=env,
                              capture_output=True, text=True, check=True)
