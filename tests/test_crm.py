@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +62,11 @@ def test_salesforce_data_loader_csv(briefs: Any, tmp_path: Path) -> None:
                        "Katrin Vogel the field-service benchmark for pump makers and propose a "
                        "30-minute call on dispatch planning by 2026-11-27.",
         "PathOnClient": "nordwind-pumps-2026-11.pdf",
-        "VersionData": "nordwind-pumps-2026-11.pdf",
-        "FirstPublishLocationId": "0015g00000NwPmAAAV",
+        "VersionData": str(tmp_path / "nordwind-pumps-2026-11.pdf"),  # absolute: Data Loader
+        "FirstPublishLocationId": "0015g00000NwPmAAAV",                # reads it from its cwd
     }
     for row in rows:
-        assert (tmp_path / row["VersionData"]).read_bytes().startswith(b"%PDF")
+        assert Path(row["VersionData"]).read_bytes().startswith(b"%PDF")
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["crm"] == "salesforce" and manifest["csv"] == "salesforce-contentversion.csv"
     assert [e["id"] for e in manifest["exported"]] == [
@@ -78,7 +80,7 @@ def test_hubspot_request_bodies(briefs: Any, tmp_path: Path) -> None:
     body = json.loads((tmp_path / "acme-logistics-2026-11.hubspot.json").read_text())
     assert body["file"] == {"path": "acme-logistics-2026-11.pdf",
                             "fileName": f"acme-logistics-2026-11-{brief.digest}.pdf",
-                            "folderPath": "/handoff-briefs", "options": {"access": "PRIVATE"}}
+                            "folderPath": "/handoff-briefs", "options": '{"access": "PRIVATE"}'}
     note = body["note"]
     assert note["properties"]["hs_timestamp"] == "2026-11-20T00:00:00.000Z"
     assert note["properties"]["hs_attachment_ids"] == "<id of the uploaded file>"
@@ -447,9 +449,11 @@ def test_push_prints_each_handoffs_line_as_it_happens(httpserver: HTTPServer,
     assert outcome.exit_code == 1  # the handoff that is not ready
 
 
-def test_each_retry_is_announced_in_one_line(httpserver: HTTPServer) -> None:
+@pytest.mark.parametrize(("asked", "wait"), [("7", 7.0), ("²", 1.0)])  # ²: not ASCII, backoff
+def test_each_retry_is_announced_in_one_line(asked: str, wait: float,
+                                             httpserver: HTTPServer) -> None:
     httpserver.expect_ordered_request("/crm/v3/objects/notes/search") \
-        .respond_with_response(Response("busy", status=503, headers={"Retry-After": "7"}))
+        .respond_with_response(Response("busy", status=503, headers={"Retry-After": asked}))
     httpserver.expect_ordered_request("/crm/v3/objects/notes/search") \
         .respond_with_json({"total": 1, "results": [{"id": "9"}]})
     waits: list[float] = []
@@ -457,13 +461,13 @@ def test_each_retry_is_announced_in_one_line(httpserver: HTTPServer) -> None:
                                environ={"HUBSPOT_ACCESS_TOKEN": "t"},
                                base_url=httpserver.url_for("/"), sleep=waits.append)
     assert outcome.err == [
-        "retrying HubSpot POST /crm/v3/objects/notes/search in 7 s (503 Service Unavailable); "
-        "attempt 2 of 3",
+        f"retrying HubSpot POST /crm/v3/objects/notes/search in {wait:g} s (503 Service "
+        "Unavailable); attempt 2 of 3",
         f"already attached: {SAMPLES / 'call-qualified.yaml'} (acme-logistics-2026-11) "
         "already attached (note 9)",
         "1 handoff: 0 attached, 1 already attached, 0 skipped, 0 failed",
     ]
-    assert waits == [7.0] and outcome.exit_code == 0
+    assert waits == [wait] and outcome.exit_code == 0
 
 
 def test_the_timeout_bounds_the_retries(httpserver: HTTPServer) -> None:
@@ -478,3 +482,359 @@ def test_the_timeout_bounds_the_retries(httpserver: HTTPServer) -> None:
         f"FAILED: {SAMPLES / 'call-qualified.yaml'} (acme-logistics-2026-11): HubSpot answered "
         "503 to POST /crm/v3/objects/notes/search 1 time; try again later")
     assert outcome.exit_code == 1
+
+
+# -- the trust issue: every answer checked, bounded, and printed safely ------------------------
+
+ENVIRON = {"SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
+           "SALESFORCE_ACCESS_TOKEN": "sf-token", "HUBSPOT_ACCESS_TOKEN": "hs-token",
+           "PIPEDRIVE_COMPANY_DOMAIN": "acme", "PIPEDRIVE_API_TOKEN": "pd-token"}
+CALL_QUALIFIED = str(SAMPLES / "call-qualified.yaml")
+
+
+def _failure(outcome: Any) -> str:
+    """The one FAILED line of a push of the call-qualified sample."""
+    failed = [line for line in outcome.err if line.startswith("FAILED: ")]
+    assert len(failed) == 1 and outcome.exit_code == 1, outcome.err
+    return failed[0].removeprefix(f"FAILED: {CALL_QUALIFIED} (acme-logistics-2026-11): ")
+
+
+@pytest.mark.parametrize("name", ["hubspot", "pipedrive"])
+def test_request_file_exports_keep_the_first_of_a_repeated_id(name: str, write: Any,
+                                                              ready: dict[str, Any],
+                                                              tmp_path: Path) -> None:
+    ready["crm"]["pipedrive"] = {"deal": "9921"}
+    first = write(ready, "first.yaml")
+    other = copy.deepcopy(ready)
+    other["account"]["name"] = "Bergmann Spedition KG"
+    other["crm"] = {"hubspot": {"company": "777"}, "pipedrive": {"deal": "8888"}}
+    second = write(other, "second.yaml")
+    out = tmp_path / "out"
+    outcome = crm_command.export(name, [str(first), str(second)], str(out))
+    assert outcome.exit_code == 1
+    assert outcome.err[0].startswith(f"skipped: {second}: the id 'acme-logistics-2026-11' is "
+                                     f"already used by {first}")
+    body = json.loads((out / f"acme-logistics-2026-11.{name}.json").read_text())
+    assert "Acme Logistics GmbH" in json.dumps(body) and "Bergmann" not in json.dumps(body)
+    assert "777" not in json.dumps(body) and "8888" not in json.dumps(body)
+    assert pdf_text((out / "acme-logistics-2026-11.pdf").read_bytes())[0].startswith(
+        "Acme Logistics GmbH")
+
+
+# (crm, the request whose answer is wrong, the answers before it, the wrong answer)
+_CREATED = {"salesforce": ("/services/data/v60.0/query", {"totalSize": 0, "records": []}),
+            "hubspot": ("/crm/v3/objects/notes/search", {"total": 0, "results": []}),
+            "pipedrive": ("/api/v1/deals/9921/files", {"success": True, "data": None})}
+_UPLOAD = {"salesforce": "/services/data/v60.0/sobjects/ContentVersion",
+           "hubspot": "/files/v3/files", "pipedrive": "/api/v1/files"}
+
+
+@pytest.mark.parametrize(("name", "first", "body"), [
+    ("salesforce", True, {}), ("salesforce", True, []), ("salesforce", False, {"totalSize": 1}),
+    ("salesforce", True, {"id": "\x1b[2J0685g", "success": True}),
+    ("hubspot", False, []), ("hubspot", False, {"total": 1, "results": []}),
+    ("hubspot", True, {}), ("hubspot", True, {"id": 777}),
+    ("pipedrive", False, {"success": True, "data": {}}), ("pipedrive", False, ["a"]),
+    ("pipedrive", True, {}), ("pipedrive", True, {"success": False, "data": {"id": 5}}),
+])
+def test_an_answer_of_the_wrong_shape_is_a_failure(name: str, first: bool, body: Any,
+                                                   briefs: Any, httpserver: HTTPServer) -> None:
+    """`first`: the upload answers wrongly after the look-up found nothing; else the look-up."""
+    lookup, nothing = _CREATED[name]
+    path = _UPLOAD[name] if first else lookup
+    if first:
+        httpserver.expect_ordered_request(lookup).respond_with_json(nothing)
+    httpserver.expect_ordered_request(path).respond_with_json(body)
+    api = _api(name, httpserver)
+    with pytest.raises(HandoffBriefError) as caught:
+        push(api, briefs["call-qualified"][name])
+    message = caught.value.message
+    method = "GET" if path == lookup and name != "hubspot" else "POST"
+    assert message.startswith(f"{api.crm.label} answered 200 to {method} {path} with an "
+                              "unexpected answer (")
+    assert "\x1b" not in message and len(message) < 500
+    assert len(httpserver.log) == (2 if first else 1)  # nothing sent after a wrong answer
+
+
+def test_a_redirect_is_a_failure_not_a_success(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/crm/v3/objects/notes/search").respond_with_response(Response(
+        json.dumps({"total": 1, "results": [{"id": "9"}]}), status=302,
+        headers={"Location": "http://127.0.0.1:1/elsewhere"}, content_type="application/json"))
+    outcome = crm_command.push("hubspot", [CALL_QUALIFIED], environ=ENVIRON,
+                               base_url=httpserver.url_for("/"))
+    assert _failure(outcome).startswith(
+        "HubSpot answered 302 to POST /crm/v3/objects/notes/search, a redirect, which is not "
+        "followed: ")
+    assert outcome.err[-1] == "1 handoff: 0 attached, 0 already attached, 0 skipped, 1 failed"
+    assert len(httpserver.log) == 1
+
+
+class _Trickler:
+    """A real HTTP server on 127.0.0.1 that answers with `head`, then sends one more byte of
+    `drip` every 50 ms, for at most 20 s (so that a client without a deadline ends too)."""
+
+    def __init__(self, head: bytes, drip: bytes) -> None:
+        import socket
+        import threading
+
+        self.head, self.drip = head, drip
+        self.stop = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import time
+
+        self.listener.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                continue
+            with connection:
+                started = time.monotonic()
+                try:
+                    connection.recv(65536)  # the request (small); its content does not matter
+                    connection.sendall(self.head)
+                    while not self.stop.wait(0.05) and time.monotonic() - started < 20:
+                        connection.sendall(self.drip)
+                except OSError:
+                    pass  # the client hung up: what the deadline is for
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.listener.close()
+
+
+@pytest.mark.parametrize(("head", "drip"), [
+    (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n", b" "),
+    (b"HTTP/1.1 200 OK\r\nX-Slow: ", b"a"),
+], ids=["body", "headers"])
+def test_a_trickling_server_is_cut_off_at_the_deadline(head: bytes, drip: bytes) -> None:
+    import time
+
+    server = _Trickler(head, drip)
+    try:
+        began = time.monotonic()
+        outcome = crm_command.push("hubspot", [CALL_QUALIFIED], environ=ENVIRON,
+                                   base_url=server.url, timeout=2)
+        took = time.monotonic() - began
+    finally:
+        server.close()
+    assert _failure(outcome) == ("HubSpot sent no complete answer to POST "
+                                 "/crm/v3/objects/notes/search within 2 s")
+    assert took < 12  # 2 s for the request, the rest for rendering the brief on a slow machine
+
+
+def test_the_clock_ends_a_trickling_body_even_where_the_watchdog_sees_no_socket(
+        briefs: Any) -> None:
+    """A transport that hides its connections from the watchdog: the clock checked between
+    the body's chunks still ends the request."""
+    import time
+
+    import httpx
+
+    class Hidden(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            request.extensions.pop("trace", None)
+            return super().handle_request(request)
+
+    server = _Trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b" ")
+    try:
+        api = connect(crm.adapter("hubspot"), ENVIRON, base_url=server.url,
+                      policy=RetryPolicy(deadline=2), transport=Hidden())
+        began = time.monotonic()
+        with closing(api), pytest.raises(HandoffBriefError) as caught:
+            push(api, briefs["call-qualified"]["hubspot"])
+        took = time.monotonic() - began
+    finally:
+        server.close()
+    assert caught.value.message == ("HubSpot sent no complete answer to POST "
+                                    "/crm/v3/objects/notes/search within 2 s")
+    assert took < 8
+
+
+def _gzip_bomb(size: int) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b" " * (1 << 20)
+    return b"".join([packer.compress(block) for _ in range(size >> 20)] + [packer.flush()])
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_an_answer_over_the_size_cap_is_refused_without_reading_it_all(
+        encoding: str, briefs: Any, httpserver: HTTPServer) -> None:
+    import tracemalloc
+
+    size = 256 << 20 if encoding == "gzip" else 16 << 20  # the cap is 4 MiB
+    body = _gzip_bomb(size) if encoding == "gzip" else b" " * size
+    httpserver.expect_request("/crm/v3/objects/notes/search").respond_with_response(Response(
+        body, headers={"Content-Encoding": encoding}, content_type="application/json"))
+    api = _api("hubspot", httpserver)
+    tracemalloc.start()
+    try:
+        with pytest.raises(HandoffBriefError) as caught:
+            push(api, briefs["call-qualified"]["hubspot"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.message == ("HubSpot answered 200 to POST /crm/v3/objects/notes/search "
+                                    "with more than 4 MiB; refused")
+    assert peak < 48 << 20, f"{peak:,} bytes held"
+
+
+@pytest.mark.parametrize("token", ["hs-tok\nen", "hs-tok\ren", "hs\x1b[2Jtoken", "hs-tökén"])
+def test_a_token_that_is_not_printable_ascii_is_refused_before_any_request(
+        token: str, httpserver: HTTPServer) -> None:
+    with pytest.raises(HandoffBriefError) as caught:
+        crm_command.push("hubspot", [CALL_QUALIFIED], environ={"HUBSPOT_ACCESS_TOKEN": token},
+                         base_url=httpserver.url_for("/"))
+    assert caught.value.message == (
+        "HUBSPOT_ACCESS_TOKEN holds a line break, another control character or a character "
+        "outside ASCII, which no token has; set it to the token alone")
+    assert httpserver.log == []
+
+
+def test_server_text_is_printed_without_secrets_or_terminal_controls(
+        httpserver: HTTPServer) -> None:
+    """A server that echoes the request headers, with escape sequences, in its error."""
+
+    def echo(request: Request) -> Response:
+        headers = "".join(f"{key}: {value}\n" for key, value in request.headers.items())
+        return Response(f"\x1b[31mbad request\x1b[0m\x07\x9b2J\u202e\n{headers}", status=400)
+
+    httpserver.expect_request("/api/v1/deals/9921/files").respond_with_handler(echo)
+    environ = {**ENVIRON, "PIPEDRIVE_API_TOKEN": "pd-secret-0123456789"}
+    outcome = crm_command.push("pipedrive", [CALL_QUALIFIED], environ=environ,
+                               base_url=httpserver.url_for("/"))
+    line = _failure(outcome)
+    assert line.startswith("Pipedrive answered 400 to GET /api/v1/deals/9921/files: bad request ")
+    assert "x-api-token: [redacted]" in line.lower()
+    assert "pd-secret" not in "\n".join(outcome.err)
+    printed = "\n".join(outcome.err)
+    assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) < 0xA0 or c == "\u202e"
+                   for c in printed)
+
+
+@pytest.mark.parametrize("domain", ["127.0.0.1:9103/#", "acme.pipedrive.com", "evil.example/x?",
+                                    "acme corp", "-acme", "ac\nme", "acmé", "acme-"])
+def test_the_pipedrive_company_domain_is_a_bare_subdomain(domain: str) -> None:
+    environ = {"PIPEDRIVE_COMPANY_DOMAIN": domain, "PIPEDRIVE_API_TOKEN": "pd-token"}
+    with pytest.raises(HandoffBriefError) as caught:
+        connect(crm.adapter("pipedrive"), environ)
+    assert caught.value.message == (
+        "PIPEDRIVE_COMPANY_DOMAIN must be your company's Pipedrive subdomain alone: letters, "
+        "digits and hyphens, as acme for acme.pipedrive.com")
+    good = connect(crm.adapter("pipedrive"), {**environ, "PIPEDRIVE_COMPANY_DOMAIN": "acme-2"})
+    with closing(good):
+        assert str(good.client.base_url) == "https://acme-2.pipedrive.com"
+
+
+@pytest.mark.parametrize(("cell", "neutral"), [
+    ("＝1+1", "'＝1+1"), ("＋1", "'＋1"), ("－1", "'－1"), ("＠SUM(A1)", "'＠SUM(A1)"),
+    ("\x00=1+1", "'=1+1"), ("\u202e=1+1", "'=1+1"), ("\u200b=1+1", "'=1+1"),
+    ("\ufeff\u2066=cmd", "'=cmd"), ("\u200b\u00a0 =1", "'\u00a0 =1"), ("\x85@x", "'@x"),
+    ("﹦1+1", "'﹦1+1"), ("\u200bAcme", "Acme"), ("Zoë 👩\u200d💻", "Zoë 👩\u200d💻"),
+])
+def test_invisible_and_full_width_formula_starts_are_neutralised(cell: str,
+                                                                 neutral: str) -> None:
+    assert neutralise_cell(cell) == neutral
+
+
+def test_a_pipedrive_record_id_in_non_ascii_digits_is_skipped() -> None:
+    """`isdigit()` is true for Arabic-Indic digits, which `int()` then refuses."""
+    from handoff_brief.crm.common import Skip
+
+    with pytest.raises(Skip) as caught:
+        crm.adapter("pipedrive").check_ids({"deal": "\u0663\u0664"})
+    assert caught.value.message == "crm.pipedrive.deal must be a number (got '\u0663\u0664')"
+    assert not caught.value.failure  # a record this CRM cannot use is a skip, not a failure
+
+
+def test_salesforce_fields_fit_their_limits(write: Any, ready: dict[str, Any],
+                                            tmp_path: Path, httpserver: HTTPServer) -> None:
+    ready["id"] = "acme-" + "x" * 195
+    ready["account"]["name"] = "Acme Logistics " + "Holding " * 20 + "GmbH"
+    ready["next_action"]["action"] = "Book the demo " + "and the follow-up " * 80
+    out = tmp_path / "out"
+    outcome = crm_command.export("salesforce", [str(write(ready))], str(out))
+    assert outcome.exit_code == 0
+    digest = json.loads((out / "manifest.json").read_text())["exported"][0]["sha256_12"]
+    [row] = csv.DictReader((out / "salesforce-contentversion.csv").read_text("utf-8")
+                           .splitlines())
+    token = f"({ready['id']} {digest})"
+    assert len(row["Title"]) <= 255 and row["Title"].endswith(token)
+    assert row["Title"].startswith("Handoff brief: Acme Logistics Holding")
+    assert len(row["Description"]) <= 1000 and len(row["PathOnClient"]) <= 500
+    assert Path(row["VersionData"]).is_absolute()
+    assert Path(row["VersionData"]).read_bytes().startswith(b"%PDF")
+    httpserver.expect_ordered_request("/services/data/v60.0/query").respond_with_json(
+        {"totalSize": 0, "records": []})
+    httpserver.expect_ordered_request("/services/data/v60.0/sobjects/ContentVersion") \
+        .respond_with_json({"id": "0685g00000XyZ", "success": True}, status=201)
+    outcome = crm_command.push("salesforce", [str(write(ready))], environ=ENVIRON,
+                               base_url=httpserver.url_for("/"))
+    assert outcome.exit_code == 0, outcome.err
+    sent = json.loads(httpserver.log[1][0].get_data())
+    assert (sent["Title"], sent["Description"]) == (row["Title"], row["Description"])
+
+
+def test_pipedrive_finds_a_brief_on_a_later_page_of_files(briefs: Any,
+                                                          httpserver: HTTPServer) -> None:
+    brief = briefs["call-qualified"]["pipedrive"]
+
+    def page(start: int, names: list[str], more: bool) -> dict[str, Any]:
+        pagination = {"start": start, "limit": 100, "more_items_in_collection": more}
+        if more:
+            pagination["next_start"] = start + 100
+        return {"success": True, "additional_data": {"pagination": pagination},
+                "data": [{"id": start + i, "name": n} for i, n in enumerate(names)]}
+
+    listing = "/api/v1/deals/9921/files"
+    httpserver.expect_ordered_request(listing, query_string={"start": "0", "limit": "100"}) \
+        .respond_with_json(page(0, [f"other-{i}.pdf" for i in range(100)], True))
+    httpserver.expect_ordered_request(listing, query_string={"start": "100", "limit": "100"}) \
+        .respond_with_json(page(100, ["x.pdf", brief.upload_name], False))
+    result = push(_api("pipedrive", httpserver), brief)
+    httpserver.check_assertions()
+    assert (result.already, result.detail) == (True, "already attached (file 101)")
+    assert len(httpserver.log) == 2  # nothing uploaded
+
+
+def test_pipedrive_pagination_that_does_not_advance_is_a_failure(
+        briefs: Any, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/v1/deals/9921/files").respond_with_json(
+        {"success": True, "data": [], "additional_data": {"pagination": {
+            "start": 0, "limit": 100, "more_items_in_collection": True, "next_start": 0}}})
+    with pytest.raises(HandoffBriefError, match="Pipedrive's list of the files on deal 9921 "
+                                                "did not advance past 0"):
+        push(_api("pipedrive", httpserver), briefs["call-qualified"]["pipedrive"])
+    assert len(httpserver.log) == 1
+
+
+def test_hubspot_requests_follow_the_published_schemas(briefs: Any, httpserver: HTTPServer,
+                                                        tmp_path: Path) -> None:
+    """PublicObjectSearchRequest, and the Files API's multipart form (options a JSON string,
+    fileName given), as HubSpot's public API specs describe them."""
+    brief = briefs["call-qualified"]["hubspot"]
+    httpserver.expect_ordered_request("/crm/v3/objects/notes/search").respond_with_json(
+        {"total": 0, "results": []})
+    httpserver.expect_ordered_request("/files/v3/files").respond_with_json({"id": "777"},
+                                                                           status=201)
+    httpserver.expect_ordered_request("/crm/v3/objects/notes").respond_with_json({"id": "888"},
+                                                                                 status=201)
+    push(_api("hubspot", httpserver), brief)
+    assert json.loads(httpserver.log[0][0].get_data()) == {
+        "filterGroups": [{"filters": [{"propertyName": "hs_note_body",
+                                       "operator": "CONTAINS_TOKEN", "value": brief.digest}]}],
+        "properties": ["hs_attachment_ids"], "limit": 1, "after": "0", "sorts": []}
+    upload: Request = httpserver.log[1][0]
+    assert dict(upload.form) == {"fileName": brief.upload_name, "folderPath": "/handoff-briefs",
+                                 "options": '{"access": "PRIVATE"}'}
+    write_export(crm.adapter("hubspot"), [brief], [], tmp_path)
+    exported = json.loads((tmp_path / "acme-logistics-2026-11.hubspot.json").read_text())
+    assert exported["file"] == {"path": "acme-logistics-2026-11.pdf", **dict(upload.form)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..choices import CrmName
@@ -54,8 +55,9 @@ class Adapter(ABC):
         """`Skip` when the ids cannot be used with this CRM; any ids can, unless it says."""
         return None
 
-    def row(self, brief: CrmBrief) -> list[str] | None:
-        """The brief's row in `table` (cells as they are; the writer neutralises them)."""
+    def row(self, brief: CrmBrief, pdf: Path) -> list[str] | None:
+        """The brief's row in `table`, `pdf` being where its PDF was written (cells as they
+        are; the writer neutralises them)."""
         return None
 
     def request_body(self, brief: CrmBrief) -> dict[str, Any] | None:
@@ -64,7 +66,8 @@ class Adapter(ABC):
 
     @abstractmethod
     def default_url(self, location: str) -> str:
-        """The API's base URL, from the `location` variable's value ('' when there is none)."""
+        """The API's base URL, from the `location` variable's value ('' when there is none);
+        `HandoffBriefError` naming the variable (never its value) when it cannot be one."""
 
     def headers(self, token: str) -> dict[str, str]:
         """The headers that carry the token."""

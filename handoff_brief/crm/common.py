@@ -1,13 +1,16 @@
 """What every CRM shares: `CrmBrief` (a ready brief's PDF and content hash), `Skip`, the
-note and description texts, CSV cell neutralising, and `prepare`."""
+note and description texts, fitting text to a field's limit, CSV cell neutralising, the
+shape of an id in a CRM's answer, and `prepare`."""
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from markupsafe import escape
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from ..check import CITATION
 from ..choices import TIER_LABELS, CrmName
@@ -20,7 +23,40 @@ if TYPE_CHECKING:
 
 #: The longest note body a CRM takes (HubSpot's limit, the smallest).
 NOTE_LIMIT = 65_536
+#: The longest file description a CRM takes (Salesforce's ContentVersion.Description).
+DESCRIPTION_LIMIT = 1000
+#: The longest title (Salesforce's ContentVersion.Title).
+TITLE_LIMIT = 255
+_TITLE = "Handoff brief: "
+_ACCOUNT_LIMIT = 120
+#: What a spreadsheet reads as the start of a formula (after NFKC: `＝` is `=`).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The control characters a cell may keep (formula starts, when first, or line breaks).
+_CELL_CONTROLS = "\t\r\n"
+
+#: An id as a CRM's answer gives it (record, file, note): letters, digits, `-` and `_` only,
+#: so that printing one can never move the cursor or hide text.
+AnswerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class Answer(BaseModel):
+    """The part of a CRM's JSON answer that is read: types exact, other fields ignored."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+class Counted(Answer):
+    """A search's answer: a count of matches and a list of them, named by `fields`. A count
+    above 0 with an empty list is a contradiction, not "nothing found"."""
+
+    fields: ClassVar[tuple[str, str]]
+
+    @model_validator(mode="after")
+    def _listed_when_counted(self) -> Counted:
+        count, items = self.fields
+        if getattr(self, count) and not getattr(self, items):
+            raise ValueError(f"{count} is above 0 but {items} is empty")
+        return self
 
 
 class Skip(HandoffBriefError):
@@ -66,9 +102,14 @@ class CrmBrief:
 
     @property
     def title(self) -> str:
-        account = self.handoff.account.name
-        account = account if len(account) <= 120 else account[:119] + "…"
-        return f"Handoff brief: {account} ({self.handoff.id} {self.digest})"
+        """`Handoff brief: <account> (<id> <hash>)` within `TITLE_LIMIT`: the account name
+        is shortened as needed, never the id-and-hash token the look-ups rely on."""
+        token = f" ({self.handoff.id} {self.digest})"
+        room = min(_ACCOUNT_LIMIT, TITLE_LIMIT - len(_TITLE) - len(token))
+        if room < 1:
+            raise Skip(f"the handoff id is too long for a title of {TITLE_LIMIT} characters; "
+                       "shorten the id", failure=True)
+        return _TITLE + fit(self.handoff.account.name, room) + token
 
 
 def eligible(brief: Brief, crm: Adapter) -> dict[str, str]:
@@ -151,9 +192,29 @@ def description(brief: CrmBrief) -> str:
     if action and action.action:
         text += f" Next: {_plain(action.action)}"
         text += f" by {action.due.isoformat()}." if action.due else "."
-    return text[:1000]
+    return fit(text, DESCRIPTION_LIMIT)
+
+
+def fit(text: str, limit: int) -> str:
+    """`text`, or its first `limit - 1` characters and `…` when it is longer than `limit`."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def neutralise_cell(value: str) -> str:
-    """OWASP CSV injection defence: a cell that could start a formula gets a leading quote."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """OWASP CSV injection defence, also against what a spreadsheet does not show.
+
+    Control characters other than tab and line breaks are removed, and so are the invisible
+    format characters (zero-width spaces, bidi controls, byte order marks) among the spaces
+    before the first visible character. A cell whose first visible character reads as `=`,
+    `+`, `-` or `@` (full-width and small forms too, by NFKC), or is a tab or a carriage
+    return, gets a leading quote.
+    """
+    value = "".join(c for c in value if c in _CELL_CONTROLS or unicodedata.category(c) != "Cc")
+    lead = 0
+    while lead < len(value) and (unicodedata.category(value[lead]) == "Cf"
+                                 or value[lead].isspace() and value[lead] not in "\t\r"):
+        lead += 1
+    spaces = "".join(c for c in value[:lead] if unicodedata.category(c) != "Cf")
+    value = spaces + value[lead:]
+    first = unicodedata.normalize("NFKC", value[len(spaces):len(spaces) + 1])
+    return "'" + value if first[:1] and first[:1] in _FORMULA_START else value

@@ -35,8 +35,9 @@ class Export:
         """Write the brief's PDF and its request body; `Skip` (before any write) if it
         cannot be exported."""
         body = self.crm.request_body(brief)
-        row = self.crm.row(brief)
-        write_output(self.folder / brief.file_name, brief.pdf)
+        pdf = self.folder / brief.file_name
+        row = self.crm.row(brief, pdf)
+        write_output(pdf, brief.pdf)
         entry: dict[str, Any] = {"file": brief.source, "id": brief.handoff.id,
                                  "pdf": brief.file_name, "sha256_12": brief.digest,
                                  "records": record_ids(brief.handoff, self.crm.name)}
