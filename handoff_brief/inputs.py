@@ -14,12 +14,20 @@ import os
 import stat
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import HandoffBriefError, InvalidHandoff, Problem
-from .load import MAX_INPUT_BYTES, Loc, parse_bytes, validate, yaml_documents
+from .load import (
+    MAX_INPUT_BYTES,
+    Loc,
+    binary_problem,
+    item_lines,
+    parse_bytes,
+    validate,
+    yaml_documents,
+)
 from .model import Handoff
 
 SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
@@ -230,7 +238,11 @@ def _lines(lines: Iterator[bytes], name: str) -> Iterator[Document]:
             yield _failed(name, position, f"is longer than {MAX_INPUT_BYTES // 2**20} MiB, "
                           "the limit for one handoff")
             continue
-        yield _from_bytes(line, name, position, ".json")
+        document = _from_bytes(line, name, position, ".json")
+        # The position names the line: a line number in a message would only repeat it.
+        document.lines = {}
+        document.problems = [replace(p, line=None) for p in document.problems]
+        yield document
 
 
 def _from_bytes(raw: bytes, file: str, position: str, suffix: str) -> Document:
@@ -254,7 +266,9 @@ def _json(raw: bytes, name: str) -> Iterator[Document]:
         return
     for index, item in enumerate(parsed.data):
         position = f"{name}[{index}]"
-        yield Document(name, position, data=item, label=position)
+        # Lines count in the file, as for the documents of a YAML stream.
+        yield Document(name, position, data=item, lines=item_lines(parsed.lines, index),
+                       label=name)
 
 
 def _yaml(raw: bytes, name: str) -> Iterator[Document]:
@@ -264,8 +278,7 @@ def _yaml(raw: bytes, name: str) -> Iterator[Document]:
         yield _failed(name, name, _TOO_LARGE)
         return
     if b"\x00" in raw:
-        yield _failed(name, name, "contains binary data (NUL bytes); a handoff is a YAML or "
-                      "JSON text file")
+        yield _failed(name, name, binary_problem(raw))
         return
     try:
         text = raw.decode("utf-8")

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import json_source_map
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from .errors import HandoffBriefError, InvalidHandoff, Problem
 from .model import CONSISTENCY_ERROR, Handoff, consistency_problems
@@ -27,10 +29,108 @@ MAX_EXPANDED_NODES = 50_000
 Loc = tuple[str | int, ...]
 
 
+class Lines(dict[Loc, int]):
+    """Where the values of one document are: location -> line number. From YAML it also
+    keeps how each true or false was spelled (`NO`, `on`), so a message can say to quote it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spellings: dict[Loc, str] = {}
+
+
+class JsonLines(Lines):
+    """The lines of a JSON text, found on first use: json-source-map reads the text again in
+    Python, so only a handoff with something to point at pays for it.
+
+    Read it with `in` and `[]` (which find the lines first); `item(i)` gives the lines of
+    the i-th item of a JSON list, numbered as in the whole text.
+    """
+
+    def __init__(self, text: str, first_line: int = 1) -> None:
+        super().__init__()
+        self.text = text
+        self.first_line = first_line
+        self._found = False
+        self._items: list[tuple[int, int, int]] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.text, self.first_line))  # the text, not what was found
+
+    def __contains__(self, loc: object) -> bool:
+        self._find()
+        return super().__contains__(loc)
+
+    def __getitem__(self, loc: Loc) -> int:
+        self._find()
+        return super().__getitem__(loc)
+
+    def __iter__(self) -> Iterator[Loc]:
+        self._find()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._find()
+        return super().__len__()
+
+    def _find(self) -> None:
+        if self._found:
+            return
+        self._found = True
+        try:
+            entries = json_source_map.calculate(self.text)
+        except (json_source_map.errors.BaseError, RecursionError, ValueError):
+            return  # nothing to point at; the messages go without lines
+        for pointer, entry in entries.items():
+            loc = tuple(int(part) if part.isdigit() else part
+                        for part in pointer.split("/")[1:])
+            start = entry.key_start or entry.value_start
+            self.setdefault(loc, self.first_line + start.line)
+
+    def item(self, index: int) -> JsonLines:
+        """The lines of item `index` of the JSON list this text holds."""
+        if self._items is None:
+            self._items = _list_items(self.text)
+        start, end, line = self._items[index]
+        return JsonLines(self.text[start:end], self.first_line + line)
+
+
+def _list_items(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, line offset) of each item of the JSON list `text`, which parsed."""
+    decoder = json.JSONDecoder()
+    items: list[tuple[int, int, int]] = []
+    position, line = text.index("[") + 1, 0
+    while True:
+        position = _JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
+        if text[position] == ",":
+            position += 1
+            continue
+        if text[position] == "]":
+            return items
+        line += text.count("\n", items[-1][0] if items else 0, position)
+        _, end = decoder.raw_decode(text, position)
+        items.append((position, end, line))
+        position = end
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def item_lines(lines: dict[Loc, int], index: int) -> dict[Loc, int]:
+    """The lines of item `index` of a parsed JSON list, as the lines of one document."""
+    if isinstance(lines, JsonLines):
+        return lines.item(index)
+    return {loc[1:]: line for loc, line in lines.items() if loc[:1] == (index,)}
+
+
+def line_of(path: str, lines: dict[Loc, int]) -> int | None:
+    """The line of the field at `path` (`evidence[2].source`), else of its nearest parent."""
+    return _line_for_path(path, lines)
+
+
 @dataclass
 class _Parsed:
     data: Any
-    lines: dict[Loc, int] = field(default_factory=dict)
+    lines: Lines = field(default_factory=Lines)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -77,11 +177,11 @@ def load_bytes(raw: bytes, name: str, *, suffix: str = "") -> Handoff:
 
 def validate(data: Any, name: str, lines: dict[Loc, int] | None = None) -> Handoff:
     """Validate already-parsed data (a mapping) as a handoff."""
-    lines = lines or {}
+    lines = {} if lines is None else lines
     if not isinstance(data, dict):
         raise InvalidHandoff(name, [Problem(
             name, "", f"must be a mapping of keys such as id, tier and account (got {_kind(data)})",
-            lines.get((), None),
+            _line((), lines),
         )])
     problems = _raw_consistency(data, name, lines)
     try:
@@ -104,9 +204,8 @@ def parse_bytes(raw: bytes, name: str, suffix: str) -> _Parsed:
     """Parse one document (not yet validated); problems are collected, never raised."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if b"\x00" in raw:
-        return _fail(name, "contains binary data (NUL bytes); a handoff is a YAML or JSON "
-                     "text file")
+    if b"\x00" in raw or raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _fail(name, binary_problem(raw))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -121,6 +220,26 @@ def parse_bytes(raw: bytes, name: str, suffix: str) -> _Parsed:
         return _parse_json(text, name) if is_json else _parse_yaml(text, name)
     except RecursionError:
         return _fail(name, "is nested too deeply to be a handoff")
+
+
+def binary_problem(raw: bytes) -> str:
+    """What is wrong with input holding NUL bytes: UTF-16 text, or binary data."""
+    if _is_utf16(raw):
+        return ('is UTF-16 text (what Excel and Notepad call "Unicode"); save it as UTF-8 '
+                '(in Notepad: Save As, Encoding: UTF-8)')
+    return "contains binary data (NUL bytes); a handoff is a YAML or JSON text file"
+
+
+def _is_utf16(raw: bytes) -> bool:
+    """UTF-16 by its byte order mark, or, without one, by a NUL in every other byte: the
+    keys of a handoff are ASCII, which UTF-16 writes as the character and a NUL."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    half = len(raw) // 2
+    if half < 2:
+        return False
+    low, high = raw[0::2].count(0), raw[1::2].count(0)
+    return max(low, high) >= half * 0.4 and min(low, high) <= half * 0.02
 
 
 def _fail(name: str, message: str, line: int | None = None) -> _Parsed:
@@ -147,7 +266,7 @@ def _parse_json(text: str, name: str) -> _Parsed:
         return _fail(name, f"is not valid JSON: {error.msg} (column {error.colno})", error.lineno)
     except ValueError as error:
         return _fail(name, f"is not valid JSON: {error}")
-    parsed = _Parsed(data)
+    parsed = _Parsed(data, JsonLines(text))
     parsed.problems = [
         Problem(name, "", f"duplicate key {key!r}: a later value would silently replace the "
                 "earlier one; keep one") for key in duplicates
@@ -232,6 +351,9 @@ def _yaml_error(error: yaml.YAMLError, text: str, name: str) -> _Parsed:
         what = error.problem or "cannot be parsed"
         if "expected a single document" in str(error.context or "") + what:
             what = "holds several YAML documents (---); give one handoff per file"
+        elif mark is not None and ("'\\t'" in what or "tab character" in what):
+            what = (f"a tab at column {mark.column + 1}, where YAML indents with spaces; "
+                    "replace the tab with spaces")
         line = mark.line + 1 if mark is not None else None
         return _fail(name, f"is not valid YAML: {what}", line)
     return _fail(name, f"is not valid YAML: {error}")
@@ -253,6 +375,8 @@ class _Walker:
 
     def walk(self, node: yaml.Node, loc: Loc) -> None:
         self.parsed.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
+            self.parsed.lines.spellings.setdefault(loc, node.value)
         if id(node) in self.seen:
             return  # an alias: its lines are those of its anchor
         self.seen.add(id(node))
@@ -345,8 +469,11 @@ def _problem(error: Any, name: str, lines: dict[Loc, int]) -> Problem:
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
+    spelled = getattr(lines, "spellings", {}).get(loc)
     if kind == "missing":
         message = "is required but missing; add it"
+    elif isinstance(value, str) and not value.strip() and kind != "extra_forbidden":
+        message = _empty(loc)
     elif kind == "extra_forbidden":
         message = _unknown_key(loc)
         if value is None and " " in str(loc[-1]):
@@ -355,9 +482,9 @@ def _problem(error: Any, name: str, lines: dict[Loc, int]) -> Problem:
     elif kind == "literal_error":
         expected = str(ctx.get("expected", ""))
         message = f"must be {expected} (got {_show(value)})"
-        close = difflib.get_close_matches(str(value), re.findall(r"'([^']*)'", expected), n=1)
-        if close:
-            message += f"; did you mean '{close[0]}'?"
+        meant = _meant(value, re.findall(r"'([^']*)'", expected))
+        if meant:
+            message += f"; did you mean '{meant}'?"
         if loc == ("format",):
             message += "; this version of handoff-brief reads format 1"
     elif kind == "string_pattern_mismatch":
@@ -365,10 +492,16 @@ def _problem(error: Any, name: str, lines: dict[Loc, int]) -> Problem:
                    f"a letter or digit (got {_show(value)})")
     elif kind == "value_error":
         message = str(ctx.get("error", error["msg"]))
+    elif kind == "string_type" and isinstance(value, bool) and spelled is not None:
+        message = (f"must be text (got {spelled}, which YAML reads as "
+                   f"{'true' if value else 'false'}); put it in quotes: '{spelled}'")
     elif kind in ("string_type",):
         message = f"must be text (got {_kind(value)})"
     elif kind in ("list_type",):
         message = f"must be a list (got {_kind(value)})"
+    elif (kind in ("model_type", "dict_type", "model_attributes_type") and len(loc) == 2
+          and loc[0] == "fit" and isinstance(value, str)):
+        message = _plain_reason(value)
     elif kind in ("model_type", "dict_type", "model_attributes_type"):
         message = f"must be a mapping of keys (got {_kind(value)})"
     elif kind in ("too_short",):
@@ -389,6 +522,58 @@ def _problem(error: Any, name: str, lines: dict[Loc, int]) -> Problem:
     return Problem(name, _path(loc), message, _line(loc, lines))
 
 
+#: Words people use for the values of the closed sets -> the value they mean. Near
+#: spellings ("qualifed") are matched as well, by `difflib`.
+_SYNONYMS = {
+    # evidence[].status
+    "verified": "known", "confirmed": "known", "fact": "known", "sourced": "known",
+    "assumed": "inferred", "estimated": "inferred", "estimate": "inferred",
+    "guess": "inferred", "guessed": "inferred", "assumption": "inferred",
+    # evidence[].confidence
+    "med": "medium", "mid": "medium", "moderate": "medium",
+    # disqualifiers[].result
+    "pass": "clear", "passed": "clear", "ok": "clear", "okay": "clear", "none": "clear",
+    "fail": "flagged", "failed": "flagged", "hit": "flagged",
+    "n/a": "unknown", "na": "unknown", "unclear": "unknown", "not checked": "unknown",
+    # call.objections[].status
+    "resolved": "addressed", "closed": "addressed", "handled": "addressed",
+    "pending": "open", "unresolved": "open",
+}
+
+
+def _meant(value: Any, allowed: list[str]) -> str | None:
+    """The allowed value `value` most likely stands for: a synonym, or a near spelling."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip().lower()
+    if _SYNONYMS.get(word) in allowed:
+        return _SYNONYMS[word]
+    close = difflib.get_close_matches(word, allowed, n=1)
+    return close[0] if close else None
+
+
+def _empty(loc: Loc) -> str:
+    """An empty string, as blank spreadsheet cells give: what to do about it."""
+    if loc and isinstance(loc[-1], int):
+        return "is empty: remove the entry or fill it"
+    info = _field_at(loc)
+    if info is not None and info.is_required():
+        return "is empty: fill it (the key is required)"
+    return "is empty: remove the key or fill it"
+
+
+def _plain_reason(value: str) -> str:
+    """A fit reason given as plain text: the keys it needs, with an example."""
+    text = value.strip()
+    if len(text) > 100:
+        text = text[:97] + "..."
+    if not re.fullmatch(r"[A-Za-z0-9][^:#\[\]{}\n]*", text) or ": " in text:
+        text = "Runs six warehouses in the DACH region"
+    return (f"must be a reason with the keys reason and evidence, not plain text (got "
+            f"{_show(value)}); write it as:\n      - reason: {text}\n        evidence: "
+            "[an-evidence-id]")
+
+
 def _unknown_key(loc: Loc) -> str:
     key = str(loc[-1])
     allowed = _allowed_keys(loc[:-1])
@@ -402,20 +587,34 @@ def _unknown_key(loc: Loc) -> str:
 
 def _allowed_keys(loc: Loc) -> list[str]:
     """The keys the model accepts at `loc`, for "did you mean" hints."""
-    annotation: Any = Handoff
-    for part in loc:
-        annotation = _unwrap(annotation, int if isinstance(part, int) else str)
-        if isinstance(part, str):
-            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-                return []
-            fields = {f.alias or n: f for n, f in annotation.model_fields.items()}
-            if part not in fields:
-                return []
-            annotation = fields[part].annotation
-    annotation = _unwrap(annotation, str)
+    annotation = _unwrap(_at(loc)[0], str)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [f.alias or n for n, f in annotation.model_fields.items()]
     return []
+
+
+def _field_at(loc: Loc) -> FieldInfo | None:
+    """The model's field at `loc` (a key, not a list item), if there is one."""
+    return _at(loc)[1]
+
+
+def _at(loc: Loc) -> tuple[Any, FieldInfo | None]:
+    """The model's annotation at `loc`, and its field when `loc` ends with a key; (None,
+    None) where the model has nothing."""
+    annotation: Any = Handoff
+    info: FieldInfo | None = None
+    for part in loc:
+        annotation = _unwrap(annotation, int if isinstance(part, int) else str)
+        info = None
+        if isinstance(part, str):
+            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                return None, None
+            fields = {f.alias or n: f for n, f in annotation.model_fields.items()}
+            if part not in fields:
+                return None, None
+            info = fields[part]
+            annotation = info.annotation
+    return annotation, info
 
 
 def _unwrap(annotation: Any, step: type) -> Any:

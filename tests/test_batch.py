@@ -73,7 +73,7 @@ def test_file_shapes_and_positions(tmp_path: Path) -> None:
     assert invalid[0].errors == [f"{c}:3: tier: must be 'qualified', 'warmed' or "
                                  "'call-qualified' (got 'hot')"]
     assert invalid[0].id == "lead-6"
-    assert invalid[1].errors[0].startswith(f"{c}:4:1: is not valid JSON: ")
+    assert invalid[1].errors[0].startswith(f"{c}:4: is not valid JSON: ")
     assert sorted(p.name for p in (tmp_path / "out").glob("*.md")) == [
         "lead-1.md", "lead-2.md", "lead-3.md", "lead-4.md", "lead-5.md", "lead-7.md",
         "report.md"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handoff_brief import Handoff, HandoffBriefError, InvalidHandoff, load
-from handoff_brief.load import MAX_INPUT_BYTES, load_bytes
+from handoff_brief.errors import Problem
+from handoff_brief.load import (
+    MAX_EXPANDED_NODES,
+    MAX_INPUT_BYTES,
+    load_bytes,
+    validate,
+    yaml_documents,
+)
 
 
 def problems(path: Path) -> list[str]:
@@ -30,8 +38,17 @@ def test_the_format_example_loads(write: Any, ready: dict[str, Any]) -> None:
 
 
 def test_json_loads_the_same(write: Any, ready: dict[str, Any]) -> None:
-    path = write(json.dumps(ready, default=str), "handoff.json")
-    assert load(path) == load(write(ready))
+    # JSON that YAML reads differently, so the test fails if JSON went through YAML: an
+    # escaped character outside the BMP (json.dumps writes a surrogate pair, which JSON joins
+    # and YAML keeps as two broken halves), and 1e3 (a JSON number, a YAML 1.1 string).
+    ready["account"]["name"] = "Acme Logistics GmbH \U0001F69A"
+    ready["extra"] = {"fleet": 1000.0}
+    text = json.dumps(ready, default=str).replace('"fleet": 1000.0', '"fleet": 1e3')
+    assert "\\ud83d\\ude9a" in text and '"fleet": 1e3' in text
+    from_json = load(write(text, "handoff.json"))
+    assert from_json == load(write(ready))
+    assert from_json.account.name == "Acme Logistics GmbH \U0001F69A"
+    assert from_json.extra == {"fleet": 1000.0}
 
 
 def test_every_problem_is_reported_with_line_and_hint(write: Any) -> None:
@@ -59,7 +76,8 @@ evidence:
         ":7: contacts[0].emial: unknown key; did you mean `email`?",
         ":8: contacts[1].primary: more than one primary contact (contacts[0], contacts[1]); "
         "mark only one with primary: true",
-        ":10: evidence[0].status: must be 'known' or 'inferred' (got 'verified')",
+        ":10: evidence[0].status: must be 'known' or 'inferred' (got 'verified'); did you mean "
+        "'known'?",
         ":11: evidence[1].id: duplicate evidence id 'a' (also evidence[0].id); give each item "
         "its own id",
     ]
@@ -73,7 +91,8 @@ def test_the_whole_message_names_file_and_what_to_do(write: Any, ready: dict[str
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "verified" in text)
     assert str(caught.value) == (
         f"{path} is not a valid handoff (1 problem):\n"
-        f"  {path}:{line}: evidence[0].status: must be 'known' or 'inferred' (got 'verified')\n"
+        f"  {path}:{line}: evidence[0].status: must be 'known' or 'inferred' (got 'verified'); "
+        "did you mean 'known'?\n"
         "Fix the input; `handoff-brief schema` prints the format as JSON Schema."
     )
 
@@ -135,11 +154,43 @@ def test_a_few_aliases_are_fine(write: Any, ready: dict[str, Any]) -> None:
     assert load(write(text)).next_action.owner == "Dana Ruiz"  # type: ignore[union-attr]
 
 
-def test_too_large_input_is_refused_before_parsing(write: Any) -> None:
-    path = write(b"# " + b"x" * MAX_INPUT_BYTES + b"\n")
-    assert problems(path) == [
-        ": is larger than 2 MiB, the limit for one handoff (a real one is a few kilobytes); "
-        "remove embedded data or split it"]
+TOO_LARGE = [Problem("big.yaml", "", "is larger than 2 MiB, the limit for one handoff (a real "
+                     "one is a few kilobytes); remove embedded data or split it")]
+
+
+def _padded(ready: dict[str, Any], size: int) -> bytes:
+    """The ready handoff as JSON (fast to parse), padded with spaces to exactly `size` bytes."""
+    text = json.dumps(ready, default=str).encode()
+    return text + b" " * (size - len(text) - 1) + b"\n"
+
+
+def test_input_size_limit_is_exact_for_files(tmp_path: Path, ready: dict[str, Any]) -> None:
+    path = tmp_path / "big.json"
+    path.write_bytes(_padded(ready, MAX_INPUT_BYTES))
+    assert load(path, label="big.yaml").id == ready["id"]
+    path.write_bytes(_padded(ready, MAX_INPUT_BYTES + 1))
+    with pytest.raises(InvalidHandoff) as caught:
+        load(path, label="big.yaml")
+    assert caught.value.problems == TOO_LARGE
+    assert str(caught.value).startswith("big.yaml is not a valid handoff (1 problem):")
+
+
+def test_input_size_limit_is_exact_for_stdin(monkeypatch: pytest.MonkeyPatch,
+                                             ready: dict[str, Any]) -> None:
+    def stdin(data: bytes) -> None:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+    stdin(_padded(ready, MAX_INPUT_BYTES))
+    assert load("-").id == ready["id"]
+    stdin(_padded(ready, MAX_INPUT_BYTES + 1))
+    with pytest.raises(InvalidHandoff) as caught:
+        load("-", label="big.yaml")
+    assert caught.value.problems == TOO_LARGE
+    stdin(b"id: [\n")
+    with pytest.raises(InvalidHandoff) as caught:
+        load("-")
+    assert [str(p) for p in caught.value.problems] == [
+        "<stdin>:2: is not valid YAML: expected the node content, but found '<stream end>'"]
 
 
 def test_deep_nesting_is_a_clean_error(write: Any) -> None:
@@ -183,14 +234,15 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
     ("contacts", [], "contacts: must have at least one entry"),
     ("uncertainties", "none", "uncertainties: must be a list (got 'none')"),
     ("seller", {"name": "S", "email": "not-an-address"},
-     "seller.email: must be an e-mail address like name@example.com (got 'not-an-address')"),
+     "seller.email: must be an e-mail address like name@example.com (got 'not-an-address'); "
+     "an email address must have an @-sign"),
     ("seller", {"name": "S\r\nBcc: x@example.com"},
      "seller.name: must be one line of text without control characters"),
     ("account", {"name": "A", "website": "javascript:alert(1)"},
      "account.website: must be an http or https address (got 'javascript:alert(1)')"),
     ("extra", {"nested": {"a": 1}},
      "extra.nested: must be text, a number, a date or a list of those (nest nothing deeper)"),
-    ("prepared_by", "", "prepared_by: must not be empty"),
+    ("prepared_by", "", "prepared_by: is empty: fill it (the key is required)"),
 ])
 def test_field_errors(write: Any, ready: dict[str, Any], key: str, value: Any,
                       expected: str) -> None:
@@ -258,3 +310,215 @@ def test_any_structure_gives_a_model_or_a_clean_error(value: Any, suffix: str) -
 def test_any_bytes_give_a_clean_error(raw: bytes) -> None:
     with pytest.raises(InvalidHandoff):
         load_bytes(raw, "x.yaml", suffix=".yaml")
+
+
+# -- which parser, and where each problem is ---------------------------------------------
+
+def _problems_of(raw: str | bytes, suffix: str, name: str = "h") -> list[Problem]:
+    data = raw.encode() if isinstance(raw, str) else raw
+    with pytest.raises(InvalidHandoff) as caught:
+        load_bytes(data, name, suffix=suffix)
+    return caught.value.problems
+
+
+JSON_DUPLICATE = [Problem("h", "", "duplicate key 'id': a later value would silently replace the "
+                          "earlier one; keep one")]
+
+
+@pytest.mark.parametrize("suffix", ["", ".txt", ".jsonl"])
+def test_text_that_starts_with_a_brace_is_json(suffix: str) -> None:
+    # A duplicate key reads differently in the two parsers: the JSON message has no line.
+    assert _problems_of('\n  {"id": "a", "id": "b"}', suffix) == JSON_DUPLICATE
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml"])
+def test_yaml_files_are_yaml_even_as_a_flow_mapping(suffix: str) -> None:
+    assert _problems_of('{"id": "a", "id": "b"}', suffix) == [Problem(
+        "h", "id", "duplicate key (first on line 1); a later value would silently replace the "
+        "earlier one; keep one", 1)]
+
+
+@pytest.mark.parametrize("name", ["h.json", "H.JSON", "h.Json"])
+def test_the_suffix_picks_json_whatever_its_case(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text("id: a\ntier: qualified\n", encoding="utf-8")
+    assert [p.message for p in _load_problems(path)] == [
+        "is not valid JSON: Expecting value (column 1)"]
+
+
+def test_the_suffix_picks_yaml_whatever_its_case(tmp_path: Path) -> None:
+    path = tmp_path / "h.YML"
+    path.write_text('{"id": "a", "id": "b"}', encoding="utf-8")
+    assert [p.message for p in _load_problems(path)] == [
+        "duplicate key (first on line 1); a later value would silently replace the earlier "
+        "one; keep one"]
+
+
+def _load_problems(path: Path) -> list[Problem]:
+    with pytest.raises(InvalidHandoff) as caught:
+        load(path)
+    return caught.value.problems
+
+
+def test_json_with_a_byte_order_mark_loads(ready: dict[str, Any]) -> None:
+    raw = b"\xef\xbb\xbf" + json.dumps(ready, default=str).encode()
+    assert load_bytes(raw, "h.json", suffix=".json").id == ready["id"]
+
+
+def test_problems_name_the_input_and_have_no_path_when_about_the_whole() -> None:
+    assert _problems_of("", ".yaml") == [Problem(
+        "h", "", "is empty; a handoff is a YAML or JSON mapping with at least id, tier, "
+        "prepared_on, prepared_by, account and contacts")]
+    assert _problems_of("# only a comment\n", ".yaml") == [Problem(
+        "h", "", "holds no YAML document; a handoff is a mapping of keys")]
+    assert _problems_of("- a\n", ".yaml") == [Problem(
+        "h", "", "must be a mapping of keys such as id, tier and account (got a list)", 1)]
+    assert _problems_of(b"id: a\ntier: b\nname: caf\xe9\n", ".yaml") == [Problem(
+        "h", "", "is not UTF-8 text (byte 0xe9); save it as UTF-8", 3)]
+    assert _problems_of("id: a\nname: b\x07\n", ".yaml") == [Problem(
+        "h", "", "contains the control character U+0007, which YAML does not allow; remove "
+        "it", 2)]
+    assert _problems_of('{"score": NaN}', ".json") == [Problem(
+        "h", "", "is not valid JSON: NaN is not a JSON number")]
+
+
+def test_an_unreadable_path_says_why(tmp_path: Path) -> None:
+    (tmp_path / "file.yaml").write_text("id: a\n", encoding="utf-8")
+    with pytest.raises(HandoffBriefError) as caught:
+        load(tmp_path / "file.yaml" / "inner.yaml", label="inner.yaml")
+    assert str(caught.value) == "inner.yaml: cannot be read (Not a directory)"
+
+
+def test_a_problem_is_on_the_line_of_its_key(write: Any) -> None:
+    text = ("id: a\ntier: qualified\nprepared_on: 2026-11-20\nprepared_by: D\n"
+            "account:\n  website: https://a.example\ncontacts: [{name: B}]\nuncertainties:\n"
+            "  a: b\n")
+    assert problems(write(text)) == [
+        ":5: account.name: is required but missing; add it",
+        ":8: uncertainties: must be a list (got a mapping)",
+    ]
+
+
+def test_problems_without_a_line_come_first(ready: dict[str, Any]) -> None:
+    ready["id"] = "Not A Slug"
+    del ready["prepared_by"]
+    with pytest.raises(InvalidHandoff) as caught:
+        validate(ready, "h", {("id",): 3})
+    assert [(p.path, p.line) for p in caught.value.problems] == [("prepared_by", None),
+                                                                 ("id", 3)]
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("account", "Acme", "account: must be a mapping of keys (got 'Acme')"),
+    ("extra", [1], "extra: must be a mapping of keys (got a list)"),
+    ("account", {"name": {"a": 1}}, "account.name: must be text (got a mapping)"),
+    ("account", {"name": None}, "account.name: must be text (got nothing)"),
+    ("score", [1], "score: must be a number (got a list)"),
+    ("score", {"a": 1}, "score: must be a number (got a mapping)"),
+    ("crm", {"salesforce": {"record": "x" * 101}},
+     "crm.salesforce.record: is too long (at most 100 characters)"),
+    ("tier", "x" * 58, f"tier: must be 'qualified', 'warmed' or 'call-qualified' (got "
+                       f"'{'x' * 58}')"),
+    ("tier", "x" * 59, f"tier: must be 'qualified', 'warmed' or 'call-qualified' (got "
+                       f"'{'x' * 56}...)"),
+])
+def test_more_field_errors(write: Any, ready: dict[str, Any], key: str, value: Any,
+                           expected: str) -> None:
+    test_field_errors(write, ready, key, value, expected)
+
+
+def test_an_unknown_top_level_key_lists_the_keys_and_points_to_extra(
+        write: Any, ready: dict[str, Any]) -> None:
+    ready["zzz"] = 1
+    [found] = problems(write(ready))
+    assert found.split(": ", 1)[1].startswith("zzz: unknown key (known keys: format, id, tier, ")
+    assert found.endswith(", notes, extra); free-form data goes under `extra`")
+    ready["account"]["zzz"] = 1
+    del ready["zzz"]
+    [found] = problems(write(ready))
+    assert found.split(": ", 2)[2] == (
+        "unknown key (known keys: name, website, industry, size, location, description)")
+
+
+def test_values_are_shown_as_written(write: Any, ready: dict[str, Any]) -> None:
+    ready["score"] = "2026-11-20"
+    text = yaml.safe_dump(ready, sort_keys=False).replace("score: '2026-11-20'",
+                                                          "score: 2026-11-20")
+    assert [p.split(": ", 1)[1] for p in problems(write(text))] == [
+        "score: must be a number (got '2026-11-20')"]
+    ready["contacts"][0]["primary"] = "maybe"
+    ready["score"] = 80
+    assert [p.split(": ", 1)[1] for p in problems(write(ready))] == [
+        "contacts[0].primary: must be true or false (got 'maybe')"]
+
+
+def test_keys_must_be_plain_words_and_every_key_is_still_checked(write: Any) -> None:
+    text = "id: a\naccount:\n  [x, y]: 1\n  name: A\n  name: B\n"
+    assert problems(write(text))[:2] == [
+        ":3: account: keys must be plain words",
+        ":5: account.name: duplicate key (first on line 4); a later value would silently "
+        "replace the earlier one; keep one",
+    ]
+
+
+def test_merge_keys_may_repeat_and_an_alias_is_walked_once(write: Any,
+                                                          ready: dict[str, Any]) -> None:
+    text = yaml.safe_dump(ready, sort_keys=False)
+    text = text.replace("account:\n", "base: &base {name: Acme Logistics GmbH}\n"
+                                      "more: &more {industry: 3PL}\naccount:\n  <<: *base\n"
+                                      "  <<: *more\n", 1)
+    text = text.replace("  name: Acme Logistics GmbH\n", "", 1)
+    found = problems(write(text))
+    # Only the two anchors' keys are unknown: both merges count, neither is a duplicate key.
+    assert [p.split(": ", 2)[1] for p in found] == ["base", "more"]
+    twice = "a: &a {x: 1, x: 2}\nb: *a\nc: *a\n"
+    assert problems(write(twice)) == [
+        ":1: a.x: duplicate key (first on line 1); a later value would silently replace the "
+        "earlier one; keep one"]
+
+
+def test_a_self_referencing_alias_is_a_clean_error(write: Any) -> None:
+    found = problems(write("a: &a [*a, *a]\n"))
+    assert ":1: a: unknown key" in [p.split(" (", 1)[0] for p in found]
+
+
+def _expanding(values: int) -> str:
+    """YAML whose root expands to exactly `values` values through aliases."""
+    # root mapping (1) + `a` (1 + 1000 items) + `b` (1 + n * 1001) + `c` (1 + rest)
+    n, rest = divmod(values - 1004, 1001)
+    lines = ["a: &a [" + ", ".join(["1"] * 1000) + "]",
+             "b: [" + ", ".join(["*a"] * n) + "]",
+             "c: [" + ", ".join(["1"] * rest) + "]"]
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_expansion_limit_is_exact(write: Any) -> None:
+    expanding = ":1: expands to more than 50,000 values through YAML aliases (&anchor / *alias); "
+    at_limit = problems(write(_expanding(MAX_EXPANDED_NODES)))
+    assert not [p for p in at_limit if p.startswith(expanding)]
+    assert problems(write(_expanding(MAX_EXPANDED_NODES + 1))) == [
+        expanding + "write the values out instead"]
+
+
+def test_yaml_documents_are_each_located() -> None:
+    text = "id: a\n---\n# second\nid: b\n---\nid: [\n"
+    documents = list(yaml_documents(text, "m.yaml"))
+    assert [(line, parsed.data, parsed.problems) for line, parsed in documents] == [
+        (1, {"id": "a"}, []),
+        (4, {"id": "b"}, []),
+        (7, None, [Problem("m.yaml", "", "is not valid YAML: expected the node content, but "
+                           "found '<stream end>'", 7)]),
+    ]
+    assert documents[1][1].lines == {(): 4, ("id",): 4}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("id: a\n---\nname: b\x07\n", (1, "contains the control character U+0007, which YAML "
+                                     "does not allow; remove it", 3)),
+    ("a: 1\n---\n" + "[" * 5000 + "]" * 5000, (1, "is nested too deeply to be a handoff", None)),
+])
+def test_yaml_documents_that_cannot_be_read(text: str, expected: tuple[Any, ...]) -> None:
+    documents = list(yaml_documents(text, "m.yaml"))
+    line, message, problem_line = expected
+    assert [(at, parsed.problems) for at, parsed in documents][-1:] == [
+        (line, [Problem("m.yaml", "", message, problem_line)])]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..brief import Brief
 from ..check import Finding, is_ready
 from ..errors import InvalidHandoff, Problem
 from ..inputs import Document, read
+from ..load import line_of
 from ..look import Look
 from .common import Outcome, plural
 
@@ -22,6 +23,9 @@ class Report:
     id: str | None
     problems: list[Problem]
     findings: list[Finding]
+    source: str = ""  # what a line number counts in: the file (leads.jsonl:4 has none)
+    finding_lines: list[int | None] = field(default_factory=list)  # per finding
+    notices: list[str] = field(default_factory=list)  # e.g. characters no font can draw
 
     @property
     def valid(self) -> bool:
@@ -34,12 +38,19 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "id": self.id, "valid": self.valid, "ready": self.ready,
                 "errors": [p.as_dict() for p in self.problems],
-                "findings": [f.as_dict() for f in self.findings]}
+                "findings": [{"rule": f.rule, "level": f.level, "path": f.path, "line": line,
+                              "message": f.message} for f, line in self._located()],
+                "notices": self.notices}
 
     def lines(self) -> list[str]:
-        """The headline, then each problem or finding indented."""
+        """The headline, then each problem, finding and notice indented."""
         return ([self._headline()] + [f"  {problem}" for problem in self.problems]
-                + [f"  {finding}" for finding in self.findings])
+                + [_finding_line(f, self.source, line) for f, line in self._located()]
+                + [f"  notice  {notice}" for notice in self.notices])
+
+    def _located(self) -> list[tuple[Finding, int | None]]:
+        lines = self.finding_lines or [None] * len(self.findings)
+        return list(zip(self.findings, lines, strict=True))
 
     def _headline(self) -> str:
         if not self.valid:
@@ -50,16 +61,29 @@ class Report:
                 f"{plural(len(self.findings) - errors, 'warning')}")
 
 
+def _finding_line(finding: Finding, source: str, line: int | None) -> str:
+    """A finding as `check` prints it: level, rule, then where, as problems say it."""
+    where = f"{source}:{line}: " if line is not None else ""
+    path = f"{finding.path}: " if finding.path else ""
+    return f"  {finding.level:<7} {finding.rule:<28} {where}{path}{finding.message}"
+
+
 def check_document(document: Document, *, pages: bool = True, look: Look | None = None) -> Report:
-    """Findings for one handoff; `pages` renders a ready handoff's PDF for its page budget."""
+    """Findings for one handoff; `pages` renders a ready handoff's PDF for its page budget
+    (and notices what it found on the way, such as characters no font can draw)."""
     try:
         handoff = document.validate()
     except InvalidHandoff as error:
         return Report(document.position, None, error.problems, [])
     brief = Brief(handoff, source=document.position, look=look)
-    if pages and brief.ready:
-        brief.render("pdf")
-    return Report(document.position, handoff.id, [], brief.findings)
+    notices = brief.render("pdf").notices if pages and brief.ready else []
+    findings = brief.findings
+    # The line of each finding's field, counted as problems count them; none for a
+    # finding about the whole brief (the page budget).
+    lines = [line_of(f.path, document.lines) if f.path else None for f in findings]
+    return Report(document.position, handoff.id, [], findings,
+                  source=document.label or document.position, finding_lines=lines,
+                  notices=notices)
 
 
 def run(sources: list[str], outcome: Outcome | None = None, *, as_json: bool = False,

@@ -37,6 +37,8 @@ def run(options: RenderOptions, outcome: Outcome | None = None) -> Outcome:
     several = len(ahead) > 1
     folder = _folder(options.output, several)
     fmt = output_format(None if folder is not None else options.output, options.fmt)
+    if folder is None:
+        _refuse_mismatch(options.output, fmt)
     if options.output == STDOUT and fmt == "pdf" and options.stdout_is_terminal:
         raise UsageProblem("refusing to write a PDF to the terminal; redirect it (> brief.pdf) "
                            "or pass --format md")
@@ -60,6 +62,17 @@ def run(options: RenderOptions, outcome: Outcome | None = None) -> Outcome:
         if failed:
             outcome.fail()
     return outcome
+
+
+def _refuse_mismatch(output: str | None, fmt: str) -> None:
+    """`--format md -o brief.pdf`: a file whose name says another format than its content."""
+    if output is None or output == STDOUT:
+        return
+    named = FORMAT_SUFFIXES.get(Path(output).suffix.lower())
+    if named is not None and named != fmt:
+        raise UsageProblem(f"--format {fmt} does not match -o {output}, which names a {named} "
+                           f"file; drop --format, or name the file "
+                           f"{Path(output).with_suffix('.' + fmt)}")
 
 
 def _folder(output: str | None, several: bool) -> Path | None:
@@ -105,7 +118,7 @@ def _target(output: str | None, folder: Path | None, file_name: str) -> str:
 
 
 def _lines(brief: Brief, name: str, notices: list[str]) -> Iterator[str]:
-    yield from (f"warning: {name}: {finding}" for finding in brief.warnings)
+    yield from (f"warning: {name}: {finding.as_line()}" for finding in brief.warnings)
     yield from (f"warning: {name}: {notice}" for notice in notices)
     if not brief.ready:
         yield f"{name}: rendered as a DRAFT, not handoff-ready"
