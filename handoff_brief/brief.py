@@ -121,7 +121,7 @@ class Brief:
             return Rendered(text.encode("utf-8"), fmt, self.findings)
         if fmt == "html":
             return Rendered(self.html(self.look.css).encode("utf-8"), fmt, self.findings)
-        from .pdf import Embedded, html_to_pdf  # WeasyPrint costs a second to import
+        from .pdf import Embedded, render_pdf  # WeasyPrint costs a second to import
 
         embed = None
         if self.pdf_variant and self.pdf_variant.startswith("pdf/a"):
@@ -129,12 +129,13 @@ class Brief:
                              dt.datetime.combine(self.handoff.prepared_on, dt.time(),
                                                  tzinfo=dt.UTC))
         # The stylesheet is handed over parsed once per process, not inline.
-        pdf, pages = html_to_pdf(self.html(""), paper=self.look.page_size, title=self.pdf_title,
-                                 variant=self.pdf_variant, embed=embed,
-                                 styles=self.look.styles_folder, css=self.look.css)
-        self.page_findings = page_budget(self.handoff, pages)
+        pdf = render_pdf(self.html(""), paper=self.look.page_size, title=self.pdf_title,
+                         variant=self.pdf_variant, embed=embed,
+                         styles=self.look.styles_folder, css=self.look.css)
+        self.page_findings = page_budget(self.handoff, pdf.pages, pdf.parts)
         absent = glyphs.missing(glyphs.strings(self.handoff.model_dump(mode="json")))
-        return Rendered(pdf, fmt, self.findings, pages, [glyphs.warning(absent)] if absent else [])
+        return Rendered(pdf.data, fmt, self.findings, pdf.pages,
+                        [glyphs.warning(absent)] if absent else [])
 
 
 def render_handoff(handoff: Handoff, fmt: Format = "pdf", *, paper: Paper | None = None,

@@ -41,6 +41,90 @@ RULES: dict[str, Level] = {
 PAGE_BUDGET = {"qualified": 1, "warmed": 1, "call-qualified": 2}
 STALE_AFTER_DAYS = 90
 
+#: Rule id -> (when it fires, how to fix it), for the rule table (`rules_table`) and the
+#: JSON Schema's field descriptions. Every rule of RULES has an entry.
+RULE_HELP: dict[str, tuple[str, str]] = {
+    "next-action-missing": (
+        "no `next_action`, or it lacks `action`, `owner` or `due`",
+        "add `next_action` with `action` (what the seller does, as an imperative), `owner` "
+        "and `due` (YYYY-MM-DD)"),
+    "next-action-vague": (
+        "the action is only a vague verb phrase (\"follow up\", \"reach out\", \"touch "
+        "base\", \"check in\", \"circle back\", \"nurture\")",
+        "say what the seller does and what it produces (\"Book a 30-minute demo of X with "
+        "Y\")"),
+    "fit-missing": (
+        "no `fit` reasons at all (the raw-list-export pattern)",
+        "add `fit`: each reason says why the account passed and cites the evidence ids that "
+        "show it"),
+    "fit-without-evidence": (
+        "a `fit` reason cites no evidence",
+        "list the ids of the evidence items that show it under the reason's `evidence`"),
+    "unknown-evidence-ref": (
+        "a citation (in `fit`, or `[id]` in free text) names an evidence id that does not "
+        "exist",
+        "fix the id, or add the evidence item"),
+    "evidence-unsourced": (
+        "a `known` evidence item has no `source`",
+        "say where it was seen (a page, a document, a call), or mark it `inferred`"),
+    "inference-without-confidence": (
+        "an `inferred` evidence item lacks `confidence` or `basis`",
+        "add `confidence` (`low`, `medium` or `high`) and the `basis` of the inference"),
+    "disqualifier-flagged": (
+        "a disqualifier check came back `flagged`",
+        "resolve it before the opportunity goes to a seller"),
+    "no-disqualifiers-checked": (
+        "`disqualifiers` is absent or empty",
+        "add the checks that were run (existing customer, do-not-contact list, competitor, "
+        "...) and their results"),
+    "tier-missing-engagement": (
+        "warmed or call-qualified without `engagement` (`approach`, `response`, `stage`)",
+        "add them, or hand the opportunity over at a lower tier"),
+    "tier-missing-call": (
+        "call-qualified without `call` (`date`, `notes`, `objections`, `timing`, "
+        "`why_serious`)",
+        "add them (`objections: []` when none were raised), or hand it over at a lower tier"),
+    "summary-without-evidence": (
+        "a `summary` that cites no evidence",
+        "cite the facts it rests on inline as `[evidence-id]`, or drop the summary"),
+    "score-without-reasons": (
+        "a `score` while every `fit` reason is a generic label (\"good fit\", \"high "
+        "intent\")",
+        "say concretely why the account fits, with evidence: a score is never a reason on "
+        "its own"),
+    "unused-evidence": (
+        "an evidence item nothing cites",
+        "cite it from a fit reason or the text it supports, or remove it"),
+    "disqualifier-unknown": (
+        "a disqualifier check came back `unknown` (the brief shows it as an uncertainty)",
+        "run the check again before the seller acts, if you can"),
+    "no-uncertainty-stated": (
+        "no `uncertainties`, no `inferred` evidence and no check that came back `unknown`: "
+        "certainty is being claimed",
+        "list what is known to be unknown under `uncertainties`"),
+    "stale-evidence": (
+        f"`checked_on` more than {STALE_AFTER_DAYS} days before `prepared_on`",
+        "check the fact again and update `checked_on`"),
+    "contact-unreachable": (
+        "the primary contact has neither `email` nor `phone`",
+        "add one, so the seller can reach them"),
+    "over-page-budget": (
+        "the PDF runs past its tier's page budget ("
+        + ", ".join(f"{tier} {pages}" for tier, pages in PAGE_BUDGET.items()) + ")",
+        "shorten the longest free text (notes, call notes, summary) or move detail to "
+        "`extra`"),
+}
+
+
+def rules_table() -> str:
+    """Every readiness rule as a Markdown table (id, level, when, fix), as in the README."""
+    rows = ["| rule | level | when | fix |", "|---|---|---|---|"]
+    for rule, level in RULES.items():
+        when, fix = RULE_HELP[rule]
+        rows.append(f"| `{rule}` | {level} | {when} | {fix} |")
+    return "\n".join(rows) + "\n"
+
+
 #: `[evidence-id]`: a bracketed slug not followed by `(`, so Markdown links stay links.
 CITATION = re.compile(r"\[([a-z0-9][a-z0-9._-]*)\](?!\()")
 
@@ -71,6 +155,12 @@ class Finding:
         return {"rule": self.rule, "level": self.level, "path": self.path,
                 "message": self.message}
 
+    def as_line(self) -> str:
+        """`rule at path: message`: the finding for a line whose prefix already says its
+        level (`warning: FILE: ...`)."""
+        where = f" at {self.path}" if self.path else ""
+        return f"{self.rule}{where}: {self.message}"
+
 
 def check(handoff: Handoff, *, pages: int | None = None) -> list[Finding]:
     """Every readiness finding for `handoff`, errors first, in the rule table's order.
@@ -89,15 +179,29 @@ def is_ready(findings: list[Finding]) -> bool:
 
 def cited_texts(handoff: Handoff) -> Iterator[tuple[str, str]]:
     """(path, text) of every free-text field that may cite evidence inline."""
-    fields: list[tuple[str, str | None]] = [("summary", handoff.summary)]
+    fields: list[tuple[str, str | None]] = [("summary", handoff.summary),
+                                            ("account.description", handoff.account.description)]
     fields += [(f"fit[{i}].reason", item.reason) for i, item in enumerate(handoff.fit or [])]
     if handoff.next_action:
         fields.append(("next_action.why", handoff.next_action.why))
-    if handoff.engagement:
-        fields.append(("engagement.response", handoff.engagement.response))
+    fields += [(f"evidence[{i}].basis", item.basis)
+               for i, item in enumerate(handoff.evidence or [])]
+    fields += [(f"disqualifiers[{i}].how", item.how)
+               for i, item in enumerate(handoff.disqualifiers or [])]
+    fields += [(f"uncertainties[{i}]", text) for i, text in enumerate(handoff.uncertainties)]
+    engagement = handoff.engagement
+    if engagement:
+        fields += [("engagement.approach", engagement.approach),
+                   ("engagement.response", engagement.response),
+                   ("engagement.stage", engagement.stage)]
+        fields += [(f"engagement.touches[{i}].summary", touch.summary)
+                   for i, touch in enumerate(engagement.touches or [])]
     if handoff.call:
-        fields += [("call.notes", handoff.call.notes), ("call.why_serious",
-                                                         handoff.call.why_serious)]
+        fields += [("call.notes", handoff.call.notes), ("call.timing", handoff.call.timing),
+                   ("call.why_serious", handoff.call.why_serious)]
+        for i, item in enumerate(handoff.call.objections or []):
+            fields += [(f"call.objections[{i}].objection", item.objection),
+                       (f"call.objections[{i}].response", item.response)]
     fields.append(("notes", handoff.notes))
     for path, text in fields:
         if text:
@@ -114,7 +218,8 @@ def _findings(h: Handoff, pages: int | None) -> Iterator[Finding]:
     yield from _evidence(h)
     yield from _disqualifiers(h)
     yield from _tier(h)
-    if not h.uncertainties and not any(e.status == "inferred" for e in h.evidence or []):
+    if (not h.uncertainties and not any(e.status == "inferred" for e in h.evidence or [])
+            and not any(d.result == "unknown" for d in h.disqualifiers or [])):
         yield _finding("no-uncertainty-stated", "uncertainties",
                        "Nothing is marked uncertain and no evidence is inferred, so the brief "
                        "claims certainty: list what is known to be unknown under uncertainties.")
@@ -128,15 +233,26 @@ def _findings(h: Handoff, pages: int | None) -> Iterator[Finding]:
         yield from page_budget(h, pages)
 
 
-def page_budget(h: Handoff, pages: int) -> list[Finding]:
-    """`over-page-budget` for a PDF of `pages` pages, or nothing."""
+def page_budget(h: Handoff, pages: int,
+                parts: list[tuple[str, float]] | None = None) -> list[Finding]:
+    """`over-page-budget` for a PDF of `pages` pages, or nothing. `parts` are the brief's
+    parts and the room each takes, in pages (`pdf.Pdf.parts`): the finding names the
+    largest three."""
     budget = PAGE_BUDGET[h.tier]
     if pages <= budget:
         return []
+    message = (f"The PDF runs to {pages} pages; a {h.tier} brief should fit {budget} "
+               f"page{'s' if budget > 1 else ''}.")
+    largest = [(name, size) for name, size in sorted(parts or [], key=lambda part: -part[1])
+               if round(size, 1) > 0][:3]
+    if not largest:
+        return [_finding("over-page-budget", "", message + " Shorten the longest parts.")]
+    room = [f"{name} ({size:.1f} page{'s' if round(size, 1) > 1 else ''})"
+            for name, size in largest]
+    listed = room[0] if len(room) == 1 else ", ".join(room[:-1]) + " and " + room[-1]
     return [_finding("over-page-budget", "",
-                     f"The PDF runs to {pages} pages; a {h.tier} brief should fit "
-                     f"{budget} page{'s' if budget > 1 else ''}. Shorten the longest "
-                     "free-text fields (notes, call notes, summary) or move detail to extra.")]
+                     f"{message} The most room goes to {listed}: shorten "
+                     f"{'it' if len(room) == 1 else 'these'} first.")]
 
 
 def _next_action(h: Handoff) -> Iterator[Finding]:

@@ -18,6 +18,9 @@ from .check import CITATION
 
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _PRIVATE = re.compile("[\ue000\ue001]")
+#: Two or more citations in a row, with nothing but white space between them.
+#: (A blank line ends a paragraph, and a run.)
+_RUN = re.compile("\ue000\\d+\ue001(?:[^\\S\n]*\n?[^\\S\n]*\ue000\\d+\ue001)+")
 _SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
 _MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
@@ -65,7 +68,18 @@ class Citations:
             refs.append(match.group(1))
             return f"\ue000{len(refs) - 1}\ue001"
 
-        return CITATION.sub(swap, _PRIVATE.sub("", text)), refs
+        hidden = CITATION.sub(swap, _PRIVATE.sub("", text))
+        for run in _RUN.finditer(hidden):  # `[6] [5]` reads `[5] [6]`
+            places = [int(index) for index in _PLACEHOLDER.findall(run.group())]
+            ordered = sorted((refs[i] for i in places), key=self._order)
+            for place, ref in zip(places, ordered, strict=True):
+                refs[place] = ref
+        return hidden, refs
+
+    def _order(self, ref: str) -> tuple[bool, int]:
+        """Numbers ascending; an unknown id after them, in the order written."""
+        number = self.numbers.get(ref)
+        return (number is None, number or 0)
 
     def _show(self, text: str, refs: list[str], link: Callable[[str, int | None], str]) -> str:
         return _PLACEHOLDER.sub(lambda m: link(refs[int(m.group(1))],

@@ -118,6 +118,22 @@ class Embedded:
     date: dt.datetime
 
 
+#: The HTML attribute that names a part of the brief whose size `Pdf.parts` measures.
+PART_ATTRIBUTE = "data-part"
+
+
+@dataclass(frozen=True)
+class Pdf:
+    """A rendered PDF: its bytes, its page count, and the room each named part takes."""
+
+    data: bytes
+    pages: int
+    #: (name, pages): every element carrying `data-part`, in document order, its height
+    #: over all pages as a fraction of one page's content area; a part inside another
+    #: counts for itself, not for the part around it.
+    parts: list[tuple[str, float]]
+
+
 def html_to_pdf(html: str, *, paper: Paper = "a4", title: str | None = None,
                 variant: PdfVariant | None = None, embed: Embedded | None = None,
                 styles: Path | None = None, css: str | None = None) -> tuple[bytes, int]:
@@ -125,6 +141,15 @@ def html_to_pdf(html: str, *, paper: Paper = "a4", title: str | None = None,
 
     `variant` is one of `PDF_VARIANTS` (PDF/UA-1, PDF/A-3b, PDF/A-3u); `embed` attaches a file.
     """
+    pdf = render_pdf(html, paper=paper, title=title, variant=variant, embed=embed,
+                     styles=styles, css=css)
+    return pdf.data, pdf.pages
+
+
+def render_pdf(html: str, *, paper: Paper = "a4", title: str | None = None,
+               variant: PdfVariant | None = None, embed: Embedded | None = None,
+               styles: Path | None = None, css: str | None = None) -> Pdf:
+    """`html_to_pdf`, with the size of each named part measured on the same layout."""
     fetcher = AssetOnlyFetcher(styles)
     base_url = asset_dir("styles").resolve().as_uri() + "/"
     with _quiet_weasyprint():
@@ -147,7 +172,32 @@ def html_to_pdf(html: str, *, paper: Paper = "a4", title: str | None = None,
     data = output.getvalue()
     if not data.startswith(b"%PDF"):
         raise HandoffBriefError("the PDF could not be written; please report this")
-    return data, len(document.pages)
+    return Pdf(data, len(document.pages), _part_sizes(document))
+
+
+def _part_sizes(document: Any) -> list[tuple[str, float]]:
+    """The room each `data-part` element takes in the laid-out `document`, in pages."""
+    sizes: dict[str, float] = {}
+
+    def walk(box: Any, owner: str | None, usable: float) -> None:
+        for child in getattr(box, "children", ()):
+            element = child.element
+            # an anonymous box (a table's wrapper, a line) shares its parent's element
+            name = (element.get(PART_ATTRIBUTE) if element is not None
+                    and element is not box.element else None)
+            if name:
+                height = child.margin_height() / usable
+                sizes[name] = sizes.get(name, 0.0) + height
+                if owner is not None:
+                    sizes[owner] -= height
+                walk(child, name, usable)
+            else:
+                walk(child, owner, usable)
+
+    for page in document.pages:
+        box = page._page_box
+        walk(box, None, box.height)  # the page's content area
+    return list(sizes.items())
 
 
 def _finish(pdf: Any, *, archival: bool) -> None:

@@ -47,6 +47,7 @@ class BriefView:
     records: list[str]
     draft: list[Finding] = field(default_factory=list)
     brand: Brand | None = None
+    provider: str | None = None  # who delivered the handoff
     generator: str = f"handoff-brief {__version__}"
 
 
@@ -70,6 +71,7 @@ def view(handoff: Handoff, draft_findings: list[Finding] | None = None,
         records=list(records or []),
         draft=list(draft_findings or []),
         brand=brand,
+        provider=getattr(handoff, "provider", None),
     )
 
 
@@ -130,8 +132,16 @@ def _template_errors(name: str) -> Iterator[None]:
 def _helpers(brief: BriefView, *, html: bool) -> dict[str, object]:
     numbers = {e.id: n for n, e in brief.known + brief.inferred}
     citations = Citations(numbers)
+    text = citations.html_text if html else citations.md_text
+
+    def cited(reason: str | None, refs: list[str]) -> str:
+        """A fit reason and its evidence ids as one text: the citations the reason ends with
+        and these form one run, numbered in ascending order."""
+        return text("".join([reason or "", *(f" [{ref}]" for ref in refs)]))
+
     return {
-        "text": citations.html_text if html else citations.md_text,
+        "text": text,
+        "cited": cited,
         "markdown": citations.html_markdown if html else citations.md_markdown,
         "number": numbers.get,
         "safe_url": safe_url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from handoff_brief import check
-from handoff_brief.check import RULES
+from handoff_brief.check import _VAGUE_VERBS, RULES
 from handoff_brief.load import validate
 
 from .conftest import SAMPLES
@@ -200,3 +201,188 @@ def test_there_are_weak_samples_and_ready_ones() -> None:
     assert len(WEAK) >= 10
     for tier in ("qualified", "warmed", "call-qualified"):
         assert [f.rule for f in check(load(SAMPLES / f"{tier}.yaml")) if f.level == "error"] == []
+
+
+# -- messages: each finding says what is wrong and how to fix it, word for word ----------------
+
+MESSAGES = {
+    "next_action": "No next action: add next_action with action (what the seller does, as an "
+                   "imperative), owner and due (YYYY-MM-DD). If the next action is unclear, the "
+                   "handoff is not ready.",
+    "next_action.due": "The next action has no due: add by when, as YYYY-MM-DD.",
+    "next_action.owner": "The next action has no owner: add who does it.",
+    "next_action.action": "The next action has no action: add what the seller should do, as an "
+                          "imperative.",
+    "fit": "No fit reasons: add fit, each reason saying why this account passed and citing the "
+           "evidence ids that show it.",
+    "fit[1].evidence": "The fit reason 'Active pain from manual slotting.' cites no evidence: "
+                       "add the ids of the evidence items that show it.",
+    "fit[0].evidence[1]": "Cites evidence 'revenue', which does not exist (evidence ids: "
+                          "headcount, sites, mispicks, budget): fix the id or add the evidence "
+                          "item.",
+    "summary": "Cites evidence 'hiring', which does not exist (evidence ids: headcount, sites, "
+               "mispicks, budget): fix the id or add the evidence item.",
+    "evidence[0].source": "Known fact 'headcount' has no source: say where it was seen (a page, "
+                          "a document, a call), or mark it inferred.",
+    "evidence[3].confidence": "Inferred fact 'budget' lacks confidence: add confidence (low, "
+                              "medium or high) and the basis of the inference.",
+    "evidence[3].basis": "Inferred fact 'budget' lacks basis: add confidence (low, medium or "
+                         "high) and the basis of the inference.",
+    "disqualifiers[0].result": "The check 'Existing customer' came back flagged: this "
+                               "opportunity should not go to a seller until it is resolved.",
+    "disqualifiers": "No disqualifiers checked: add the checks that were run (existing "
+                     "customer, do-not-contact list, competitor, ...) and their results.",
+    "engagement": "A call-qualified handoff needs engagement (approach, response, stage): add "
+                  "it, or hand it over at a lower tier.",
+    "engagement.stage": "A call-qualified handoff needs engagement.stage: add where the "
+                        "conversation stands.",
+    "engagement.response": "A warmed handoff needs engagement.response: add the response "
+                           "signal.",
+    "call.why_serious": "A call-qualified handoff needs call.why_serious: add why this is "
+                        "serious enough for the next sales step.",
+    "call.objections": "A call-qualified handoff needs call.objections: add the major "
+                       "objections ([] when none were raised).",
+    "score": "A score (92) with only generic fit labels: a score is never a reason on its "
+             "own; say concretely why the account fits, with evidence.",
+    "evidence[4]": "Evidence 'funding' is cited nowhere: cite it from a fit reason or the text "
+                   "it supports, or remove it.",
+    "disqualifiers[2].result": "The check 'Open opportunity with a partner' came back unknown; "
+                               "it is shown as an uncertainty. Run it again before the seller "
+                               "acts, if you can.",
+    "uncertainties": "Nothing is marked uncertain and no evidence is inferred, so the brief "
+                     "claims certainty: list what is known to be unknown under uncertainties.",
+    "evidence[0].checked_on": "Evidence 'headcount' was checked 91 days before the handoff was "
+                              "prepared (more than 90): check it again.",
+    "contacts[0]": "The primary contact Jonas Weber has neither email nor phone: add one so the "
+                   "seller can reach them.",
+}
+#: The triggers whose finding's path keys MESSAGES (one unknown-evidence-ref per path kind).
+MESSAGE_TRIGGERS = [
+    t for t in TRIGGERS
+    if t[2] in MESSAGES and t[0] not in ("next-action-vague", "summary-without-evidence")
+    and (t[0] != "unknown-evidence-ref" or t[2] in ("fit[0].evidence[1]", "summary"))]
+
+
+@pytest.mark.parametrize(("rule", "mutations", "path"), MESSAGE_TRIGGERS,
+                         ids=[f"{t[0]}@{t[2]}" for t in MESSAGE_TRIGGERS])
+def test_each_finding_says_how_to_fix_it(ready: dict[str, Any], rule: str,
+                                         mutations: list[Mutation], path: str) -> None:
+    for mutate in mutations:
+        mutate(ready)
+    lines = [str(f) for f in check(validate(ready, "t.yaml")) if (f.rule, f.path) == (rule, path)]
+    assert lines[:1] == [f"{SPEC_TABLE[rule]:<7} {rule:<28} {path}: {MESSAGES[path]}"]
+
+
+def _messages(data: dict[str, Any], rule: str, pages: int | None = None) -> list[str]:
+    return [f.message for f in check(validate(data, "t.yaml"), pages=pages) if f.rule == rule]
+
+
+def test_messages_that_depend_on_the_handoff(ready: dict[str, Any]) -> None:
+    assert _messages(ready, "over-page-budget", pages=3) == [
+        "The PDF runs to 3 pages; a call-qualified brief should fit 2 pages. Shorten the "
+        "longest parts."]
+    [finding] = check(validate(ready, "t.yaml"), pages=3)
+    assert str(finding) == f"warning over-page-budget             {finding.message}"
+    assert finding.as_dict() == {"rule": "over-page-budget", "level": "warning", "path": "",
+                                 "message": finding.message}
+    warmed = copy.deepcopy(ready)
+    warmed["tier"] = "warmed"
+    del warmed["call"], warmed["engagement"]
+    assert _messages(warmed, "over-page-budget", pages=2) == [
+        "The PDF runs to 2 pages; a warmed brief should fit 1 page. Shorten the longest "
+        "parts."]
+    assert _messages(warmed, "tier-missing-engagement") == [
+        "A warmed handoff needs engagement (approach, response, stage): add it, or hand it "
+        "over at a lower tier."]
+    del ready["call"]
+    assert _messages(ready, "tier-missing-call") == [
+        "A call-qualified handoff needs call (date, notes, objections, timing, why_serious): "
+        "add it, or hand it over at a lower tier."]
+    ready["evidence"][3] = {"id": "budget", "fact": "Budget approved", "status": "inferred"}
+    assert _messages(ready, "inference-without-confidence") == [
+        "Inferred fact 'budget' lacks confidence and basis: add confidence (low, medium or "
+        "high) and the basis of the inference."]
+    assert [f.path for f in check(validate(ready, "t.yaml"))
+            if f.rule == "inference-without-confidence"] == ["evidence[3].confidence"]
+
+
+def test_unknown_references_with_no_evidence_at_all(ready: dict[str, Any]) -> None:
+    del ready["evidence"]
+    ready["fit"] = [{"reason": "Six DACH warehouses.", "evidence": ["sites"]}]
+    ready["call"]["notes"] = "Backlog [mispicks], again [mispicks]."
+    found = [(f.path, f.message) for f in check(validate(ready, "t.yaml"))
+             if f.rule == "unknown-evidence-ref"]
+    assert found == [
+        ("fit[0].evidence[0]", "Cites evidence 'sites', which does not exist (evidence ids: "
+                               "none): fix the id or add the evidence item."),
+        ("call.notes", "Cites evidence 'mispicks', which does not exist (evidence ids: none): "
+                       "fix the id or add the evidence item."),
+        ("call.why_serious", "Cites evidence 'budget', which does not exist (evidence ids: "
+                             "none): fix the id or add the evidence item."),
+    ]
+    del ready["fit"]
+    ready["score"] = 88
+    assert _messages(ready, "score-without-reasons") == [
+        "A score (88) with no fit reasons: a score is never a reason on its own; say "
+        "concretely why the account fits, with evidence."]
+
+
+@pytest.mark.parametrize(("reason", "shown"), [
+    ("x" * 60, "'" + "x" * 60 + "'"),
+    ("x" * 61, "'" + "x" * 57 + "...'"),
+])
+def test_long_quoted_text_is_cut_at_sixty_characters(ready: dict[str, Any], reason: str,
+                                                     shown: str) -> None:
+    ready["fit"][1] = {"reason": reason, "evidence": []}
+    assert _messages(ready, "fit-without-evidence") == [
+        f"The fit reason {shown} cites no evidence: add the ids of the evidence items that "
+        "show it."]
+
+
+# -- order, vague verbs and generic labels -----------------------------------------------------
+
+def test_errors_come_before_warnings_even_where_the_table_puts_a_warning_first(
+        ready: dict[str, Any]) -> None:
+    # next-action-vague (a warning) comes second in the table, before every error but one.
+    ready["next_action"]["action"] = "Follow up"
+    ready["fit"][0]["evidence"] = []
+    ready["disqualifiers"] = []
+    assert [f[0] for f in findings(ready)] == [
+        "fit-without-evidence", "no-disqualifiers-checked", "next-action-vague",
+        "unused-evidence", "unused-evidence"]
+
+
+@pytest.mark.parametrize("verb", _VAGUE_VERBS)
+@pytest.mark.parametrize("tail", ["", " with Jonas Weber of Acme Logistics next week!",
+                                  " re: the account, asap."])
+def test_every_vague_verb_alone_is_vague(ready: dict[str, Any], verb: str, tail: str) -> None:
+    ready["next_action"]["action"] = verb.capitalize() + tail
+    assert ("next-action-vague", "warning", "next_action.action") in findings(ready)
+
+
+@pytest.mark.parametrize("action", [
+    "Demo SAP to Jonas Weber",  # as long as "follow up", then only filler and names
+    "Follow up with the SAP integration case study",
+    "Pinged",
+    "Nurtured account",
+    "Check inventory with Jonas",
+])
+def test_a_concrete_action_is_not_vague(ready: dict[str, Any], action: str) -> None:
+    ready["next_action"]["action"] = action
+    assert "next-action-vague" not in {f[0] for f in findings(ready)}
+
+
+@pytest.mark.parametrize(("reasons", "fires"), [
+    (["Good fit"], True),
+    (["Good fit, high intent"], True),  # four generic words: still only a label
+    (["Very good strong fit, high intent"], False),  # five words: more than a label
+    (["Good fit [headcount]", "High intent [sites] [mispicks]"], True),  # citations aside
+    (["Good fit", "Runs six warehouses"], False),
+    (["[headcount]"], False),  # no words at all is not a generic label
+])
+def test_generic_fit_labels_and_a_score(ready: dict[str, Any], reasons: list[str],
+                                        fires: bool) -> None:
+    ready["score"] = 92
+    ready["fit"] = [{"reason": reason, "evidence": ["headcount", "sites", "mispicks"]}
+                    for reason in reasons]
+    assert ("score-without-reasons" in {f[0] for f in findings(ready)}) is fires

@@ -134,15 +134,19 @@ def test_check_text_and_exit_codes(runner: CliRunner, write: Any, ready: dict[st
     bad = write("id: [\n", "bad.yaml")
     result = run(runner, "check", str(good), str(weak), str(bad))
     assert result.exit_code == 1
+    text = weak.read_text().splitlines()
+    first, second = (next(i for i, line in enumerate(text, 1) if f"id: {evidence}" in line)
+                     for evidence in ("headcount", "sites"))
     assert result.output.splitlines() == [
         f"{good} (acme-logistics-2026-11): ready, 0 errors, 0 warnings",
         f"{weak} (acme-logistics-2026-11): not ready, 1 error, 2 warnings",
-        "  error   fit-missing                  fit: No fit reasons: add fit, each reason "
-        "saying why this account passed and citing the evidence ids that show it.",
-        "  warning unused-evidence              evidence[0]: Evidence 'headcount' is cited "
-        "nowhere: cite it from a fit reason or the text it supports, or remove it.",
-        "  warning unused-evidence              evidence[1]: Evidence 'sites' is cited nowhere: "
-        "cite it from a fit reason or the text it supports, or remove it.",
+        f"  error   fit-missing                  {weak}:1: fit: No fit reasons: add fit, each "
+        "reason saying why this account passed and citing the evidence ids that show it.",
+        f"  warning unused-evidence              {weak}:{first}: evidence[0]: Evidence "
+        "'headcount' is cited nowhere: cite it from a fit reason or the text it supports, or "
+        "remove it.",
+        f"  warning unused-evidence              {weak}:{second}: evidence[1]: Evidence 'sites' "
+        "is cited nowhere: cite it from a fit reason or the text it supports, or remove it.",
         f"{bad}: invalid, 1 problem",
         f"  {bad}:2: is not valid YAML: expected the node content, but found "
         "'<stream end>'",
@@ -162,9 +166,12 @@ def test_check_json(runner: CliRunner, write: Any, ready: dict[str, Any]) -> Non
         "errors": [],
         "findings": [{"rule": "disqualifier-unknown", "level": "warning",
                       "path": "disqualifiers[1].result",
+                      "line": next(i for i, line in enumerate(good.read_text().splitlines(), 1)
+                                   if "result: unknown" in line),
                       "message": "The check 'Do-not-contact list' came back unknown; it is "
                                  "shown as an uncertainty. Run it again before the seller "
                                  "acts, if you can."}],
+        "notices": [],
     }
     assert report[1]["valid"] is False and report[1]["id"] is None
     assert [e["path"] for e in report[1]["errors"]] == [
@@ -198,9 +205,9 @@ def test_page_budget_is_measured_on_the_real_pdf(runner: CliRunner, write: Any,
     path = write(ready)
     result = run(runner, "render", str(path), "-o", str(tmp_path / "long.pdf"))
     assert result.exit_code == 0
-    warning = (f"warning: {path}: warning over-page-budget             The PDF runs to 2 pages; "
-               "a qualified brief should fit 1 page. Shorten the longest free-text fields "
-               "(notes, call notes, summary) or move detail to extra.")
+    warning = (f"warning: {path}: over-page-budget: The PDF runs to 2 pages; "
+               "a qualified brief should fit 1 page. The most room goes to notes (1.1 pages), "
+               "evidence (0.1 page) and disqualifiers (0.1 page): shorten these first.")
     assert result.output.splitlines() == [warning, f"wrote {tmp_path / 'long.pdf'} (2 pages)"]
     quick = run(runner, "check", "--no-pages", str(path))
     assert "over-page-budget" not in quick.output

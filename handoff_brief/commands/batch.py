@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from ..batch import BatchOptions, Interrupted, Progress
 from ..batch import run as run_batch
+from ..batch_report import Entry
 from .common import Outcome, plural
 
 #: How many problems the summary names before pointing to the report.
@@ -28,10 +30,43 @@ def run(options: BatchOptions, outcome: Outcome | None = None, *, as_json: bool 
         return outcome
     failed = [e for e in report.entries if e.failed][:SHOWN]
     for entry in failed:
-        first = entry.errors[0] if entry.errors else next(
-            (f"{f['rule']} at {f['path']}" for f in entry.findings if f["level"] == "error"), "")
-        outcome.note(f"{entry.position}: {(entry.status or '').replace('_', ' ')}: {first}")
+        for line in _problem_lines(entry):
+            outcome.note(line)
     summary = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in report.counts.items())
+    # briefs that were made (or are up to date) but carry warnings, e.g. over-page-budget
+    warned = sum(e.status in ("rendered", "unchanged")
+                 and any(f["level"] == "warning" for f in e.findings) for e in report.entries)
+    if warned:
+        summary += f"; {warned} with warnings"
     outcome.note(f"{plural(len(report.entries), 'handoff')}: {summary}; report: "
                  f"{options.outdir / 'report.md'}")
     return outcome
+
+
+def _problem_lines(entry: Entry) -> list[str]:
+    """What went wrong with one handoff, its position said once: one line for one problem,
+    else a headline and every problem indented, each once."""
+    status = (entry.status or "").replace("_", " ")
+    if not entry.errors:
+        first = next((f"{f['rule']} at {f['path']}" for f in entry.findings
+                      if f["level"] == "error"), "")
+        return [f"{entry.position}: {status}: {first}"]
+    problems = list(dict.fromkeys(_unplaced(error, entry) for error in entry.errors))
+    if len(problems) == 1:
+        return [f"{entry.position}: {status}: {problems[0]}"]
+    return ([f"{entry.position}: {status}, {plural(len(problems), 'problem')}:"]
+            + [f"  {problem}" for problem in problems])
+
+
+def _unplaced(error: str, entry: Entry) -> str:
+    """A problem without the position the headline gives: `leads.yaml:40: tier: ...` under
+    `leads.yaml:37` reads `line 40: tier: ...`."""
+    if error.startswith(entry.position + ": "):
+        return error[len(entry.position) + 2:]
+    rest = error[len(entry.file):] if error.startswith(entry.file + ":") else None
+    if rest is None:
+        return error
+    if rest.startswith(": "):
+        return rest[2:]
+    line = re.match(r":(\d+): ", rest)
+    return f"line {line.group(1)}: {rest[line.end():]}" if line else error

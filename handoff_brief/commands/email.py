@@ -216,6 +216,8 @@ class _DryRun:
         lines += [f"  Subject: {message['Subject']}",
                   f"  Attach:  {item.handoff_id}.pdf ({plural(item.pages, 'page')}, "
                   f"{item.pdf_bytes:,} bytes)"]
+        # the brief's warnings (over-page-budget among them), once mail.compose hands them on
+        lines += [f"  Warning: {finding.as_line()}" for finding in getattr(item, "warnings", ())]
         for line in lines:
             self.outcome.say(line)
         return True

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 from ..brief import Brief
+from ..check import Finding
 from ..errors import HandoffBriefError
 from .headers import MESSAGE_POLICY, address_of, default_subject, format_subject, one_line
 
@@ -47,6 +48,7 @@ class Outgoing:
     recipients: list[Address]
     pages: int
     pdf_bytes: int
+    warnings: list[Finding] = field(default_factory=list)  # e.g. over the page budget
 
     @property
     def rcpt(self) -> list[str]:
@@ -92,7 +94,7 @@ def compose(brief: Brief, *, sender: Address, to: Sequence[Address] = (),
                            filename=f"{handoff.id}.pdf")
     _set_boundaries(message, digest, [text, html.encode("utf-8"), pdf.data])
     return Outgoing(brief.source, handoff.id, message, recipients_to + list(cc),
-                    pdf.pages or 0, len(pdf.data))
+                    pdf.pages or 0, len(pdf.data), brief.warnings)
 
 
 def email_html(brief: Brief) -> str:
