@@ -24,7 +24,9 @@ _RUN = re.compile("\ue000\\d+\ue001(?:[^\\S\n]*\n?[^\\S\n]*\ue000\\d+\ue001)+")
 _SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
 _MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_MD_LINE_START = re.compile(r"^([#>]|[-+*=](?=\s|$)|\d+[.)](?=\s|$))")
+_MD_LINE_START = re.compile(r"^([#>]|[-+*=](?=\s|$))")
+#: `1. x` stays text when the backslash goes before the `.` or `)`, not before the digits.
+_MD_ORDERED_START = re.compile(r"^(\d+)([.)])(?=\s|$)")
 _MD_UNSAFE_LINK = re.compile(r"\]\((?!\s*<?(https?:|mailto:|#))", re.IGNORECASE)
 #: `]:` not followed by a safe destination: it could end a link reference definition's
 #: label anywhere a definition may stand (after `>`, list markers, indentation, or once a
@@ -122,6 +124,7 @@ def md_escape(text: str) -> str:
     """One line of Markdown that renders as exactly `text` (whitespace folded)."""
     text = " ".join(text.split())
     text = _MD_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", text))
+    text = _MD_ORDERED_START.sub(r"\1\\\2", text)
     return _MD_LINE_START.sub(r"\\\1", text)
 
 
