@@ -11,7 +11,7 @@ SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fontconfig \
                 fonts-dejavu-core
 
-.PHONY: demo test lint system-libs clean
+.PHONY: demo test lint mutation system-libs clean
 
 demo: $(STAMP)
 	@mkdir -p out
@@ -33,6 +33,20 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check handoff_brief tests benchmarks
 	$(BIN)/mypy handoff_brief
+
+# Mutation testing with mutmut, apart from `test` (about 10 minutes on 2 cores). Which modules
+# are mutated, and which tests run against each mutant, is [tool.mutmut] in pyproject.toml:
+# to cover another module, add it to only_mutate (and its tests to the test selection).
+# Starts afresh each time; `.venv/bin/mutmut browse` shows the survivors of the last run.
+mutation: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run
+	@printf '%-10s %6s %6s %8s %7s %6s\n' module total killed survived timeout other
+	@$(BIN)/mutmut results --all true | awk -F'[.:]' '{ split($$0, s, ": "); n[$$2]++; \
+	  c[$$2 "," s[2]]++ } END { for (m in n) { k = c[m ",killed"]; v = c[m ",survived"]; \
+	  o = c[m ",timeout"]; printf "%-10s %6d %6d %8d %7d %6d  %5.1f%% killed or timed out\n", \
+	  m, n[m], k, v, o, n[m] - k - v - o, 100 * (k + o) / n[m] } }' | sort
+	@echo "Survivors: $(BIN)/mutmut results; one of them: $(BIN)/mutmut show NAME"
 
 $(STAMP): pyproject.toml | system-libs
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

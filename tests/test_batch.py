@@ -149,7 +149,10 @@ def test_a_csv_list_without_the_columns_is_an_error(tmp_path: Path) -> None:
         run(options(tmp_path, write_all(tmp_path / "in", [handoff(1)]), suppress=[listing]))
 
 
-def test_incremental_runs(tmp_path: Path, monkeypatch: Any) -> None:
+def test_incremental_runs(tmp_path: Path, monkeypatch: Any,
+                          request: pytest.FixtureRequest) -> None:
+    # The digest of the patched copies must not outlive this test.
+    request.addfinalizer(assets.assets_digest.cache_clear)
     items = [handoff(n) for n in range(1, 4)]
     path = write_all(tmp_path / "in", items)
     first = run(options(tmp_path, path))

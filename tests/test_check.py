@@ -375,7 +375,7 @@ def test_a_concrete_action_is_not_vague(ready: dict[str, Any], action: str) -> N
 @pytest.mark.parametrize(("reasons", "fires"), [
     (["Good fit"], True),
     (["Good fit, high intent"], True),  # four generic words: still only a label
-    (["Very good strong fit, high intent"], False),  # five words: more than a label
+    (["Very good fit, high intent"], False),  # five words: more than a label
     (["Good fit [headcount]", "High intent [sites] [mispicks]"], True),  # citations aside
     (["Good fit", "Runs six warehouses"], False),
     (["[headcount]"], False),  # no words at all is not a generic label
@@ -386,3 +386,27 @@ def test_generic_fit_labels_and_a_score(ready: dict[str, Any], reasons: list[str
     ready["fit"] = [{"reason": reason, "evidence": ["headcount", "sites", "mispicks"]}
                     for reason in reasons]
     assert ("score-without-reasons" in {f[0] for f in findings(ready)}) is fires
+
+
+def test_messages_of_vague_actions_summaries_and_missing_fields(ready: dict[str, Any]) -> None:
+    ready["next_action"]["action"] = "Touch base"
+    ready["summary"] = "A great account."
+    for field in ("date", "notes", "timing"):
+        del ready["call"][field]
+    del ready["engagement"]["approach"]
+    found = {(f.rule, f.path): f.message for f in check(validate(ready, "t.yaml"))}
+    assert found[("next-action-vague", "next_action.action")] == (
+        "'Touch base' is a vague verb phrase: say what the seller does and what it produces "
+        "(e.g. 'Book a 30-minute demo of X with Y').")
+    assert found[("summary-without-evidence", "summary")] == (
+        "The summary cites no evidence: cite the facts it rests on inline as [evidence-id], or "
+        "drop the summary.")
+    assert found[("tier-missing-engagement", "engagement.approach")] == (
+        "A call-qualified handoff needs engagement.approach: add how the account was "
+        "approached.")
+    assert [found[("tier-missing-call", f"call.{field}")] for field in ("date", "notes",
+                                                                       "timing")] == [
+        "A call-qualified handoff needs call.date: add when the call took place.",
+        "A call-qualified handoff needs call.notes: add what was said.",
+        "A call-qualified handoff needs call.timing: add the buying timeline.",
+    ]

@@ -440,6 +440,24 @@ def test_an_unknown_top_level_key_lists_the_keys_and_points_to_extra(
         "unknown key (known keys: name, website, industry, size, location, description)")
 
 
+def test_an_unknown_key_without_a_value_gets_no_comma_hint(write: Any,
+                                                          ready: dict[str, Any]) -> None:
+    ready["account"]["zzz"] = None
+    [found] = problems(write(ready))
+    assert found.split(": ", 2)[2] == (
+        "unknown key (known keys: name, website, industry, size, location, description)")
+
+
+def test_the_error_names_the_input(ready: dict[str, Any]) -> None:
+    for raw, suffix in ((b"- a\n", ".yaml"), (b"", ".yaml"), (b"id: [\n", ".yaml")):
+        with pytest.raises(InvalidHandoff) as caught:
+            load_bytes(raw, "leads.yaml:3", suffix=suffix)
+        assert str(caught.value).startswith("leads.yaml:3 is not a valid handoff (1 problem):")
+    with pytest.raises(InvalidHandoff) as caught:
+        validate([ready], "leads.json[2]")
+    assert str(caught.value).startswith("leads.json[2] is not a valid handoff (1 problem):")
+
+
 def test_values_are_shown_as_written(write: Any, ready: dict[str, Any]) -> None:
     ready["score"] = "2026-11-20"
     text = yaml.safe_dump(ready, sort_keys=False).replace("score: '2026-11-20'",
@@ -515,7 +533,7 @@ def test_yaml_documents_are_each_located() -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("id: a\n---\nname: b\x07\n", (1, "contains the control character U+0007, which YAML "
                                      "does not allow; remove it", 3)),
-    ("a: 1\n---\n" + "[" * 5000 + "]" * 5000, (1, "is nested too deeply to be a handoff", None)),
+    ("a: 1\n---\n" + "[" * 1000 + "]" * 1000, (1, "is nested too deeply to be a handoff", None)),
 ])
 def test_yaml_documents_that_cannot_be_read(text: str, expected: tuple[Any, ...]) -> None:
     documents = list(yaml_documents(text, "m.yaml"))

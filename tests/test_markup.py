@@ -12,6 +12,7 @@ from handoff_brief.markup import (
     Citations,
     MdSafe,
     _markdown_parser,
+    md_code,
     md_escape,
     md_finalize,
     safe_url,
@@ -39,9 +40,8 @@ def test_safe_url(url: str | None, expected: str | None) -> None:
     assert safe_url(url) == expected
 
 
-# The parser is built once at import; building it again here lets a test see how it is set up.
-@pytest.mark.parametrize("render", [_markdown_parser().render,
-                                    lambda text: str(Citations({}).html_markdown(text))])
+# The parser is built once at import; building one in the test lets it see how it is set up.
+@pytest.mark.parametrize("render", ["fresh parser", "html_markdown"])
 @pytest.mark.parametrize(("text", "html"), [
     ("<b>bold</b> <script>x</script>", "<p>&lt;b&gt;bold&lt;/b&gt; &lt;script&gt;x&lt;/script&gt;"
                                        "</p>\n"),
@@ -57,8 +57,11 @@ def test_safe_url(url: str | None, expected: str | None) -> None:
      "<p><a href=\"https://acme.example\">ok</a> [no](javascript:alert(1)) "
      "<a href=\"mailto:a@acme.example\">mail</a></p>\n"),
 ])
-def test_the_markdown_parser_makes_only_safe_html(render: object, text: str, html: str) -> None:
-    assert render(text) == html  # type: ignore[operator]
+def test_the_markdown_parser_makes_only_safe_html(render: str, text: str, html: str) -> None:
+    if render == "fresh parser":
+        assert _markdown_parser().render(text) == html
+    else:
+        assert Citations({}).html_markdown(text) == Markup(html)
 
 
 def test_citations_become_numbered_links_or_marked_missing() -> None:
@@ -125,3 +128,14 @@ def test_md_finalize() -> None:
     assert md_finalize(Markup("<b>kept</b>")) == "<b>kept</b>"
     assert md_finalize("*escaped*") == "\\*escaped\\*"
     assert md_finalize(42) == "42"
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("leads.jsonl", "`leads.jsonl`"),
+    ("a`b", "``a`b``"),
+    ("x``y`", "``` x``y` ```"),  # a backtick at an end is padded away from the fence
+    ("`x", "`` `x ``"),
+    ("bad\nname\x00\u200b\u2028\u2029.yaml", "`bad\ufffdname\ufffd\ufffd\ufffd\ufffd.yaml`"),
+])
+def test_md_code_shows_the_text_as_it_is(text: str, code: str) -> None:
+    assert md_code(text) == code

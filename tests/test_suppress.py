@@ -77,6 +77,14 @@ def test_csv_lists_by_their_columns(tmp_path: Path) -> None:
     assert suppressions.emails == {"ana@partner.example": "list.csv"}
 
 
+def test_a_csv_list_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_bytes("domain\r\nblocked.example\r\n".encode("utf-8-sig"))
+    suppressions = Suppressions()
+    suppressions.add_file(path)
+    assert suppressions.domains == {"blocked.example": "list.csv"}
+
+
 def test_a_csv_list_without_the_columns_is_refused(tmp_path: Path) -> None:
     error = refused(tmp_path, "company,country\nAcme,DE\n", name="list.csv")
     assert error.problem == f"{tmp_path / 'list.csv'}: a CSV list needs a 'domain' or 'email' " \
