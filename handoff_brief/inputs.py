@@ -10,6 +10,7 @@ alone when it holds one handoff, else `leads.yaml:37` (the line its document sta
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import sys
@@ -155,6 +156,17 @@ def _file(path: Path, real_root: Path, follow_links: bool) -> Found:
 def _link_problem(path: Path, real_root: Path, kind: str) -> Found:
     return Found(str(path), f"is a link to a {kind} outside {real_root} ({path.resolve()}); "
                             "links out of the input folders are followed only when asked")
+
+
+def read_ahead(inputs: Iterable[str]) -> tuple[bool, Iterator[Document]]:
+    """Whether the inputs hold several handoffs, and all their documents, in order.
+
+    Two documents are read ahead: a command can tell one handoff from several (one file
+    target or a folder) before it writes anything.
+    """
+    documents = read(inputs)
+    ahead = list(itertools.islice(documents, 2))
+    return len(ahead) > 1, itertools.chain(ahead, documents)
 
 
 def read(inputs: Iterable[str], *, follow_links: bool = False) -> Iterator[Document]:

@@ -8,7 +8,6 @@ whole run. A summary ends it (exit 1 if any handoff failed).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -21,7 +20,7 @@ from .. import mail
 from ..brief import Brief
 from ..choices import Security
 from ..errors import BadSetting, HandoffBriefError
-from ..inputs import Document, Ids, read
+from ..inputs import Document, Ids, read_ahead
 from ..look import Look
 from ..mail import MailError, NoRecipient, Outgoing, Sender
 from ..mail.smtp import Advice
@@ -124,15 +123,12 @@ def _run(options: EmailOptions, outcome: Outcome, *, password: str | None, now: 
     sender = None
     if settings is not None and not options.dry_run:  # checked now, connected when needed
         sender = Sender(settings, sleep=sleep, notify=outcome.note)
-    documents = read(options.sources)
-    # One document of look-ahead tells one handoff from several before anything is written.
-    ahead = list(itertools.islice(documents, 2))
-    several = len(ahead) > 1
+    several, documents = read_ahead(options.sources)
     channel = _channel(options, sender, several, outcome)
     ids = Ids() if isinstance(channel, _EmlFiles) and channel.folder else None
     total = failed = 0
     with closing(channel):
-        for document in itertools.chain(ahead, documents):
+        for document in documents:
             total += 1
             try:
                 item = _compose(document, headers, ids, look=options.look, now=now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from ..brief import Brief
 from ..choices import FORMAT_SUFFIXES, PdfVariant
 from ..errors import HandoffBriefError
-from ..inputs import Document, Ids, read
+from ..inputs import Document, Ids, read_ahead
 from ..look import Look
 from ..outputs import STDOUT, ensure_folder, write_output
 from .common import Outcome, UsageProblem, output_format, plural
@@ -31,10 +30,7 @@ class RenderOptions:
 def run(options: RenderOptions, outcome: Outcome | None = None) -> Outcome:
     """Render every handoff of the inputs; each failure is reported and the rest go on."""
     outcome = outcome or Outcome()
-    documents = read(options.sources)
-    # Two documents of look-ahead tell one handoff from several before anything is written.
-    ahead = list(itertools.islice(documents, 2))
-    several = len(ahead) > 1
+    several, documents = read_ahead(options.sources)
     folder = _folder(options.output, several)
     fmt = output_format(None if folder is not None else options.output, options.fmt)
     if folder is None:
@@ -48,7 +44,7 @@ def run(options: RenderOptions, outcome: Outcome | None = None) -> Outcome:
         ensure_folder(folder)
     ids = Ids()
     total = failed = 0
-    for document in itertools.chain(ahead, documents):
+    for document in documents:
         total += 1
         try:
             _render_one(document, options, fmt, folder, ids, outcome)

@@ -32,9 +32,8 @@ def labels() -> str:
 
 def adapter(name: str) -> Adapter:
     """The CRM called `name`; `BadSetting` for an unknown one."""
-    for crm in ADAPTERS.values():
-        if crm.name == name:
-            return crm
+    if name in ADAPTERS:
+        return ADAPTERS[name]
     raise BadSetting("crm", f"unknown CRM {name!r}; use {_and(list(ADAPTERS))}", value=name)
 
 
