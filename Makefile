@@ -54,6 +54,8 @@ $(STAMP): pyproject.toml | system-libs
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# Also Chromium, at /usr/bin/chromium, for the review page's browser tests: the system's,
+# installed with apt here, never a browser downloaded at run time.
 system-libs:
 	@missing=""; \
 	for pair in $(SYSTEM_LIBS); do \
@@ -62,14 +64,17 @@ system-libs:
 	done; \
 	command -v fc-list >/dev/null || missing="$$missing fontconfig"; \
 	fc-list 2>/dev/null | grep -q "DejaVuSans.ttf" || missing="$$missing fonts-dejavu-core"; \
+	packages=""; [ -z "$$missing" ] || packages="$(APT_PACKAGES)"; \
+	if [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; packages="$$packages chromium"; fi; \
+	packages=$${packages# }; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing system libraries for PDF output:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null || exit 1; \
+	    echo "Installing system packages for PDF output and the browser tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$packages >/dev/null || exit 1; \
 	  else \
-	    echo "PDF output needs system libraries that are missing:$$missing"; \
+	    echo "System packages for PDF output and the browser tests are missing:$$missing"; \
 	    echo "Install them, then run make again:"; \
-	    echo "  sudo apt-get install -y $(APT_PACKAGES)"; \
+	    echo "  sudo apt-get install -y $$packages"; \
 	    exit 1; \
 	  fi; \
 	fi

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ from .brief import Brief
 from .choices import Format
 from .errors import HandoffBriefError, InvalidHandoff, Problem
 from .inputs import Document, Found, discover, documents
+from .lifetime import die_with_parent
 from .load import validate
 from .look import Look
 from .model import Handoff
@@ -67,8 +68,14 @@ class BatchOptions:
     follow_links: bool = False
 
 
-def run(options: BatchOptions, progress: Progress | None = None) -> Report:
-    """Classify and render a batch; writes the outputs and the reports into `outdir`."""
+def run(options: BatchOptions, progress: Progress | None = None,
+        executor: Executor | None = None) -> Report:
+    """Classify and render a batch; writes the outputs and the reports into `outdir`.
+
+    The briefs are rendered by `executor` when given (a caller's pool of worker processes,
+    whose workers may or may not have rendered a batch before), else by a pool of
+    `options.jobs` worker processes started for this batch.
+    """
     found = discover(options.inputs, follow_links=options.follow_links)
     suppressions = Suppressions()
     for path in options.suppress:  # a bad list is refused before any work
@@ -98,7 +105,7 @@ def run(options: BatchOptions, progress: Progress | None = None) -> Report:
     try:
         if todo:
             _render_all([entry.name for entry in found if entry.problem is None], todo,
-                        options, progress)
+                        options, progress, executor)
     except (KeyboardInterrupt, Terminated) as stop:
         for child in multiprocessing.active_children():
             child.terminate()
@@ -236,9 +243,12 @@ class Job:
     data: Any
     lines: Any
     key: str
+    options: BatchOptions
+    settings: str
 
 
-def _jobs(files: list[str], todo: dict[str, Entry]) -> Iterator[Job]:
+def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions) -> Iterator[Job]:
+    settings = _settings_key(options)
     wanted = {entry.file for entry in todo.values()}
     for name in files:
         if name not in wanted:
@@ -247,11 +257,11 @@ def _jobs(files: list[str], todo: dict[str, Entry]) -> Iterator[Job]:
             entry = todo.get(document.position)
             if entry is not None:
                 yield Job(document.position, document.label or document.position,
-                          document.data, document.lines, entry.key)
+                          document.data, document.lines, entry.key, options, settings)
 
 
 def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
-                progress: Progress | None) -> None:
+                progress: Progress | None, executor: Executor | None) -> None:
     total, done = len(todo), 0
     jobs = options.jobs or os.cpu_count() or 1
     if progress:
@@ -272,9 +282,11 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
         if progress:
             progress(done, total)
 
+    if executor is not None:
+        _render_on(executor, _jobs(files, todo, options), jobs, finish)
+        return
     if jobs == 1 or total == 1:
-        _prepare(options)
-        for job in _jobs(files, todo):
+        for job in _jobs(files, todo, options):
             finish(_render_job(job))
         return
     if "pdf" in options.formats:
@@ -283,21 +295,51 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                              initializer=_worker_setup, initargs=(options,)) as pool:
-        pending: set[Future[dict[str, Any]]] = set()
         try:
-            for job in _jobs(files, todo):
-                pending.add(pool.submit(_render_job, job))
-                if len(pending) >= jobs * 4:  # a bounded window keeps memory flat
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        finish(future.result())
-            for future in pending:
-                finish(future.result())
+            _render_on(pool, _jobs(files, todo, options), jobs, finish)
         except BrokenProcessPool:
             # A worker was killed (the OOM killer, say): what was in flight and what was
             # not yet sent fails now, with the reports written; the next run renders it.
-            _fail_unfinished(todo, "a worker process died (killed by the system?) before "
-                                   "this brief was written; run again")
+            _fail_unfinished(todo, WORKER_DIED)
+
+
+#: Why a brief in flight when its worker died has no output.
+WORKER_DIED = ("a worker process died (killed by the system?) before this brief was written; "
+               "run again")
+
+
+def _render_on(executor: Executor, jobs: Iterator[Job], workers: int,
+               finish: Callable[[dict[str, Any]], None]) -> None:
+    """Every job on `executor`, at most a few per worker in flight (memory stays flat)."""
+    pending: dict[Future[dict[str, Any]], str] = {}
+
+    def settle(future: Future[dict[str, Any]]) -> None:
+        position = pending.pop(future)
+        error = future.exception()
+        if isinstance(error, BrokenProcessPool):
+            raise error  # the whole pool is gone: the caller fails what is left
+        if error is not None:  # one worker died or overran; the others go on
+            finish({"position": position, "changed": True,
+                    "error": f"{position}: {_reason(error)}"})
+        else:
+            finish(future.result())
+
+    for job in jobs:
+        pending[executor.submit(_render_job, job)] = job.position
+        if len(pending) >= workers * 4:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                settle(future)
+    for future in list(pending):
+        future.exception()  # waits
+        settle(future)
+
+
+def _reason(error: BaseException) -> str:
+    """Why a job has no result: the executor's own words when it is one of ours."""
+    if isinstance(error, HandoffBriefError):
+        return error.message
+    return WORKER_DIED
 
 
 _WORKER: dict[str, Any] = {}
@@ -305,7 +347,7 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_setup(options: BatchOptions) -> None:
     """Once per worker process: tied to the batch's process, then prepared."""
-    _die_with_parent()
+    die_with_parent()
     _prepare(options)
 
 
@@ -320,25 +362,13 @@ def _prepare(options: BatchOptions) -> None:
     compile_templates(options.look.templates)
 
 
-def _die_with_parent() -> None:
-    """A worker ends when the batch's process ends, however it ends (SIGKILL included), and
-    leaves Ctrl-C to it: the main process stops the workers and writes the reports."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if os.uname().sysname == "Linux":
-        import ctypes
-
-        set_parent_death_signal = 1  # PR_SET_PDEATHSIG, prctl(2)
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(set_parent_death_signal, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() == 1:  # the parent died before prctl took effect
-            os._exit(1)
-
-
 def _render_job(job: Job) -> dict[str, Any]:
-    options: BatchOptions = _WORKER["options"]
+    if _WORKER.get("settings") != job.settings:  # a worker of another batch, or none yet
+        _prepare(job.options)
+    options = job.options
     try:
         handoff = validate(job.data, job.label, job.lines)
-        if _key(_WORKER["settings"], handoff) != job.key:
+        if _key(job.settings, handoff) != job.key:
             return {"position": job.position, "changed": True,
                     "error": f"{job.position}: changed between the batch's two readings of "
                              "its file; nothing was written for it; run again"}

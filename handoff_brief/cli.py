@@ -419,6 +419,50 @@ def batch(inputs: tuple[str, ...], output: Path, formats: tuple[str, ...], jobs:
     _finish(outcome)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (other than loopback only with HANDOFF_API_TOKEN).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port (0: any free one; the line `serving on URL` says which).")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option("--data-dir", metavar="DIR", default="handoff-brief-data", show_default=True,
+              help="Jobs (SQLite) and their briefs.")
+@click.option("--max-queue", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Renders that may wait for a worker; more get 429.")
+@click.option("--render-timeout", type=click.FloatRange(min=0.01), default=60.0,
+              show_default=True, help="Seconds one render may take before a 503.")
+@click.option("--suppress", multiple=True, type=click.Path(exists=True, dir_okay=False,
+                                                            path_type=Path),
+              help="A suppression list for jobs (repeatable).")
+@click.option("--callback-host", "callback_hosts", multiple=True, metavar="HOST[:PORT]",
+              help="A host that job callbacks may go to (repeatable).")
+@click.option("--paper", type=click.Choice(PAPERS), help="Default: the brand's, else a4.")
+@_look_options
+def serve(host: str, port: int, jobs: int | None, data_dir: str, max_queue: int,
+          render_timeout: float, suppress: tuple[Path, ...], callback_hosts: tuple[str, ...],
+          paper: Any, brand: str | None, templates: str | None) -> None:
+    """Serve the API (/v1, OpenAPI at /docs) and the review page (/) over HTTP.
+
+    HANDOFF_API_TOKEN set: every /v1 request needs `Authorization: Bearer <token>`; not
+    set: only a loopback --host is allowed. HANDOFF_CALLBACK_SECRET signs job callbacks.
+    Stop it with Ctrl-C or SIGTERM; jobs in progress resume at the next start.
+
+    \b
+    Example:
+        handoff-brief serve --port 8000 --data-dir /var/lib/handoff-brief
+    """
+    from .commands import serve as serve_command
+    from .service.settings import ServiceSettings
+
+    with _user_errors():
+        settings = ServiceSettings(
+            data_dir=serve_command.data_folder(data_dir), look=make_look(brand, templates, paper),
+            jobs=jobs or 0, max_queue=max_queue, render_deadline=render_timeout,
+            suppress=tuple(suppress), callback_hosts=tuple(callback_hosts))
+        settings = serve_command.settings_from_environment(settings)
+        serve_command.serve(settings, host, port, lambda line: click.echo(line))
+
+
 for _command in (render, check, batch, email, crm_export, crm_push):
     _command.help = (_command.help or "").replace(
         "\n\n    \b\n    Example:", f"\n\n    {_INPUTS_HELP}\n\n    \b\n    Example:", 1)

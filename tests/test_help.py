@@ -7,12 +7,17 @@ import glob
 import re
 import shlex
 import shutil
+import signal
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import click
+import httpx
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
@@ -23,6 +28,7 @@ from pytest_httpserver import HTTPServer
 from handoff_brief.cli import main
 
 from .conftest import ROOT, SAMPLES
+from .serving import START_TIMEOUT, environment, first_line
 from .test_email import free_port
 
 
@@ -59,7 +65,7 @@ LEAVES = [path for path, command in commands() if not isinstance(command, click.
 def test_every_command_has_examples() -> None:
     assert LEAVES == [("batch",), ("check",), ("crm", "export"), ("crm", "push"), ("email",),
                       ("extract",), ("init",), ("render",), ("samples",), ("schema",),
-                      ("templates",)]
+                      ("serve",), ("templates",)]
     for path in LEAVES:
         assert examples(path), path
 
@@ -121,10 +127,33 @@ def run_example(line: str, here: Path, stand_ins: dict[str, Any]) -> Any:
         args += ["--cafile", stand_ins["cafile"]]
     if args[:2] == ["crm", "push"]:
         args += ["--base-url", stand_ins["crm"].rstrip("/")]
+    if args[0] == "serve":
+        return run_server(args, here)
     result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
     if stdout_file is not None:
         stdout_file.write_bytes(result.stdout_bytes)
     return result
+
+
+def run_server(args: list[str], here: Path) -> SimpleNamespace:
+    """`serve` on any free loopback port, asked for /healthz once, stopped with SIGTERM."""
+    args[args.index("--port") + 1] = "0"
+    args[args.index("--data-dir") + 1] = str(here / "data")
+    with open(here / "server.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "handoff_brief", *args],
+                                   stdout=subprocess.PIPE, stderr=log, env=environment())
+    assert process.stdout is not None
+    line = first_line(process.stdout, START_TIMEOUT)
+    try:
+        health = httpx.get(line.removeprefix("serving on ").strip() + "/healthz").json()
+    finally:
+        process.terminate()
+        process.wait(30)
+        process.stdout.close()
+    output = line + (here / "server.log").read_text() + f"health: {health}"
+    # uvicorn stops cleanly on SIGTERM, then ends by the same signal, as it should.
+    exit_code = 0 if process.returncode == -signal.SIGTERM else process.returncode
+    return SimpleNamespace(exit_code=exit_code, output=output)
 
 
 @pytest.mark.parametrize("path", LEAVES, ids=" ".join)
