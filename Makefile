@@ -11,7 +11,7 @@ SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fontconfig \
                 fonts-dejavu-core
 
-.PHONY: demo test lint mutation system-libs clean
+.PHONY: demo test lint mutation system-libs browser clean
 
 demo: $(STAMP)
 	@mkdir -p out
@@ -25,7 +25,7 @@ demo: $(STAMP)
 	@echo
 	@echo "Briefs are in out/: $$(cd out && ls | tr '\n' ' ')"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check handoff_brief tests benchmarks
 	$(BIN)/mypy handoff_brief
 	$(BIN)/python -m pytest
@@ -54,8 +54,6 @@ $(STAMP): pyproject.toml | system-libs
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# Also Chromium, at /usr/bin/chromium, for the review page's browser tests: the system's,
-# installed with apt here, never a browser downloaded at run time.
 system-libs:
 	@missing=""; \
 	for pair in $(SYSTEM_LIBS); do \
@@ -64,20 +62,28 @@ system-libs:
 	done; \
 	command -v fc-list >/dev/null || missing="$$missing fontconfig"; \
 	fc-list 2>/dev/null | grep -q "DejaVuSans.ttf" || missing="$$missing fonts-dejavu-core"; \
-	packages=""; [ -z "$$missing" ] || packages="$(APT_PACKAGES)"; \
-	if [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; packages="$$packages chromium"; fi; \
-	packages=$${packages# }; \
+	$(call apt_or_explain,PDF output,$(APT_PACKAGES))
+
+# Chromium at /usr/bin/chromium, for the review page's browser tests: the system's,
+# installed with apt here, never a browser downloaded at run time. Only `make test` needs it.
+browser:
+	@missing=""; [ -x /usr/bin/chromium ] || missing=" chromium"; \
+	$(call apt_or_explain,the browser tests,chromium)
+
+# Install the packages $(2) with apt when $$missing is set (as root), or name them and stop.
+define apt_or_explain
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing system packages for PDF output and the browser tests:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$packages >/dev/null || exit 1; \
+	    echo "Installing system packages for $(1):$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null || exit 1; \
 	  else \
-	    echo "System packages for PDF output and the browser tests are missing:$$missing"; \
+	    echo "System packages for $(1) are missing:$$missing"; \
 	    echo "Install them, then run make again:"; \
-	    echo "  sudo apt-get install -y $$packages"; \
+	    echo "  sudo apt-get install -y $(2)"; \
 	    exit 1; \
 	  fi; \
 	fi
+endef
 
 clean:
 	rm -rf out dist build .pytest_cache .ruff_cache

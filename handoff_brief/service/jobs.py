@@ -25,6 +25,7 @@ from .callback import deliver
 from .pool import WorkerPool
 from .settings import ServiceSettings
 from .store import Job, Store
+from .work import finding
 
 #: A batch's `unchanged` is a brief this job wrote before a restart: rendered, for the job.
 _JOB_STATUS = {"unchanged": "rendered"}
@@ -168,7 +169,7 @@ def job_document(job: Job, progress: tuple[int, int] | None = None) -> dict[str,
     for entry in job.result["handoffs"]:
         handoffs.append({
             "id": entry["id"], "position": entry["position"], "status": entry["status"],
-            "findings": entry["findings"], "errors": entry["errors"],
+            "findings": [finding(f) for f in entry["findings"]], "errors": entry["errors"],
             "reason": entry["reason"], "duplicate_of": entry["duplicate_of"],
             "files": [f"{base}/files/{name}" for name in entry["outputs"]]})
     document.update(counts=job.result["counts"], handoffs=handoffs)

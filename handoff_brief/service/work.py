@@ -6,13 +6,15 @@ travels back over a pipe: the outcome's `kind`, then what that kind carries.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
+from ..assets import samples_dir
 from ..brief import Brief
 from ..check import RULE_HELP, Finding
 from ..choices import Format, PdfVariant
-from ..errors import InvalidHandoff
+from ..errors import HandoffBriefError, InvalidHandoff
 from ..load import load_bytes
 from ..look import Look
 from ..render import compile_templates
@@ -24,17 +26,22 @@ _LOOK: dict[str, Look] = {}
 
 
 def setup(look: Look) -> None:
-    """Once per worker: the look, its fonts and stylesheets, the templates compiled."""
+    """Once per worker: the look, its fonts and stylesheets, the templates compiled, and one
+    sample brief laid out, so that the first request is as fast as the next."""
     from ..pdf import warm_up
 
     _LOOK["look"] = look
     warm_up(look.css, look.page_size)
     compile_templates(look.templates)
+    with contextlib.suppress(HandoffBriefError):  # no samples installed: a slower first brief
+        sample = (samples_dir() / "call-qualified.yaml").read_bytes()
+        render_body(sample, ".yaml", "pdf", None, True)
 
 
-def finding(found: Finding) -> dict[str, str]:
+def finding(found: Finding | dict[str, str]) -> dict[str, str]:
     """A finding as the API shows it: the four fields, and how to fix it."""
-    return {**found.as_dict(), "fix": RULE_HELP.get(found.rule, ("", ""))[1]}
+    fields = found if isinstance(found, dict) else found.as_dict()
+    return {**fields, "fix": RULE_HELP.get(fields["rule"], ("", ""))[1]}
 
 
 def check_body(raw: bytes, suffix: str) -> dict[str, Any]:
