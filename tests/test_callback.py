@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +29,8 @@ from handoff_brief.service.callback import (
     sign,
     verify,
 )
+
+from .tricklers import Traceless, Trickler
 
 SECRET = "s3cret-key"
 BODY = b'{"id": "job-1"}'
@@ -283,20 +284,17 @@ def test_a_429_waits_as_retry_after_says(httpserver: HTTPServer) -> None:
     assert waits == [0.0]  # not the policy's own 5 s
 
 
-def test_5xx_until_the_policy_gives_up(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/hook").respond_with_data("down for maintenance", status=503)
+@pytest.mark.parametrize(("status", "text", "attempts", "error"), [
+    (503, "down for maintenance", 3, "answered 503 Service Unavailable: down for maintenance"),
+    (400, "no such job", 1, "answered 400 Bad Request: no such job"),
+], ids=["5xx-until-the-policy-gives-up", "400-is-final"])
+def test_a_refusal_is_retried_only_when_it_may_pass(httpserver: HTTPServer, status: int,
+                                                    text: str, attempts: int,
+                                                    error: str) -> None:
+    httpserver.expect_request("/hook").respond_with_data(text, status=status)
     delivery = deliver(httpserver.url_for("/hook"), BODY, SECRET, policy=_policy())
-    assert delivery == Delivery(ok=False, status=503, attempts=3,
-                                error="answered 503 Service Unavailable: down for maintenance")
-    assert len(httpserver.log) == 3
-
-
-def test_a_400_is_final(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/hook").respond_with_data("no such job", status=400)
-    delivery = deliver(httpserver.url_for("/hook"), BODY, SECRET, policy=_policy())
-    assert delivery == Delivery(ok=False, status=400, attempts=1,
-                                error="answered 400 Bad Request: no such job")
-    assert len(httpserver.log) == 1
+    assert delivery == Delivery(ok=False, status=status, attempts=attempts, error=error)
+    assert len(httpserver.log) == attempts
 
 
 @pytest.mark.parametrize("follow", [False, True], ids=["own-client", "following-client"])
@@ -349,53 +347,6 @@ def test_a_closed_port_is_retried_then_reported() -> None:
     assert "refused" in delivery.error
 
 
-class _Trickler:
-    """A real HTTP server on 127.0.0.1 that answers each connection with `head`, then one
-    byte of `drip` every 50 ms, for at most 20 s (so that a client without a deadline ends
-    too)."""
-
-    def __init__(self, head: bytes, drip: bytes = b"a") -> None:
-        self.head, self.drip = head, drip
-        self.stop = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
-        self.connections = 0
-        self.threads = [threading.Thread(target=self._accept, daemon=True)]
-        self.threads[0].start()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
-            self.threads.append(thread)
-            thread.start()
-
-    def _serve(self, connection: socket.socket) -> None:
-        with connection:
-            started = time.monotonic()
-            try:
-                connection.recv(65536)  # the request; its content does not matter
-                connection.sendall(self.head)
-                while not self.stop.wait(0.05) and time.monotonic() - started < 20:
-                    connection.sendall(self.drip)
-            except OSError:
-                pass  # the client hung up: what the deadline is for
-
-    def __enter__(self) -> _Trickler:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join()
-        self.listener.close()
-
-
 def _timed(url: str, client: httpx.Client | None = None,
            attempts: int = 1) -> tuple[Delivery, float]:
     began = time.monotonic()
@@ -412,39 +363,28 @@ def test_a_server_that_never_answers_is_given_up_at_the_timeout() -> None:
     assert took < 5
 
 
-def test_trickled_headers_are_cut_off_at_the_timeout() -> None:
-    with _Trickler(b"HTTP/1.1 200 OK\r\nX-Slow: ") as server:
-        delivery, took = _timed(server.url, attempts=2)  # a timeout is retried
-    assert delivery == Delivery(ok=False, status=None, attempts=2,
-                                error="no complete answer within 0.5 s")
-    assert server.connections == 2
+@pytest.mark.parametrize(("head", "attempts", "expected"), [
+    (b"HTTP/1.1 200 OK\r\nX-Slow: ", 2,  # trickled headers: a timeout is retried
+     Delivery(ok=False, status=None, attempts=2, error="no complete answer within 0.5 s")),
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 100000\r\n\r\n", 1,
+     Delivery(ok=False, status=400, attempts=1, error="answered 400 Bad Request; its body "
+              "did not arrive within 0.5 s")),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", 1,  # its body is not read
+     Delivery(ok=True, status=200, attempts=1, error=None)),
+], ids=["headers", "refusal", "2xx-success"])
+def test_a_trickling_server_holds_an_attempt_no_longer_than_its_timeout(
+        head: bytes, attempts: int, expected: Delivery) -> None:
+    with Trickler(head) as server:
+        delivery, took = _timed(f"{server.url}/hook", attempts=attempts)
+    assert delivery == expected
+    assert server.connections == attempts
     assert took < 5  # the trickle goes on for 20 s
 
 
-def test_a_trickled_refusal_is_cut_off_at_the_timeout() -> None:
-    with _Trickler(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 100000\r\n\r\n") as server:
-        delivery, took = _timed(server.url)
-    assert delivery == Delivery(ok=False, status=400, attempts=1, error="answered 400 Bad "
-                                "Request; its body did not arrive within 0.5 s")
-    assert took < 5
-
-
 def test_the_clock_ends_a_trickled_body_where_the_watchdog_sees_no_socket() -> None:
-    class Hidden(httpx.HTTPTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            request.extensions.pop("trace", None)
-            return super().handle_request(request)
-
-    with _Trickler(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100000\r\n\r\n") \
-            as server, httpx.Client(transport=Hidden()) as client:
-        delivery, took = _timed(server.url, client)
+    with Trickler(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100000\r\n\r\n") \
+            as server, httpx.Client(transport=Traceless()) as client:
+        delivery, took = _timed(f"{server.url}/hook", client)
     assert delivery == Delivery(ok=False, status=503, attempts=1, error="answered 503 Service "
                                 "Unavailable; its body did not arrive within 0.5 s")
-    assert took < 5
-
-
-def test_a_2xx_is_success_without_waiting_for_its_body() -> None:
-    with _Trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n") as server:
-        delivery, took = _timed(server.url)
-    assert delivery == Delivery(ok=True, status=200, attempts=1, error=None)
     assert took < 5

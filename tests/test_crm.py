@@ -27,6 +27,7 @@ from handoff_brief.load import validate
 from handoff_brief.retry import RetryPolicy
 
 from .conftest import READY, SAMPLES, pdf_text
+from .tricklers import Traceless, Trickler
 
 TIERS = ("qualified", "warmed", "call-qualified")
 
@@ -569,46 +570,6 @@ def test_a_redirect_is_a_failure_not_a_success(httpserver: HTTPServer) -> None:
     assert len(httpserver.log) == 1
 
 
-class _Trickler:
-    """A real HTTP server on 127.0.0.1 that answers with `head`, then sends one more byte of
-    `drip` every 50 ms, for at most 20 s (so that a client without a deadline ends too)."""
-
-    def __init__(self, head: bytes, drip: bytes) -> None:
-        import socket
-        import threading
-
-        self.head, self.drip = head, drip
-        self.stop = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        import time
-
-        self.listener.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                continue
-            with connection:
-                started = time.monotonic()
-                try:
-                    connection.recv(65536)  # the request (small); its content does not matter
-                    connection.sendall(self.head)
-                    while not self.stop.wait(0.05) and time.monotonic() - started < 20:
-                        connection.sendall(self.drip)
-                except OSError:
-                    pass  # the client hung up: what the deadline is for
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.listener.close()
-
-
 @pytest.mark.parametrize(("head", "drip"), [
     (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n", b" "),
     (b"HTTP/1.1 200 OK\r\nX-Slow: ", b"a"),
@@ -616,14 +577,11 @@ class _Trickler:
 def test_a_trickling_server_is_cut_off_at_the_deadline(head: bytes, drip: bytes) -> None:
     import time
 
-    server = _Trickler(head, drip)
-    try:
+    with Trickler(head, drip) as server:
         began = time.monotonic()
         outcome = crm_command.push("hubspot", [CALL_QUALIFIED], environ=ENVIRON,
                                    base_url=server.url, timeout=2)
         took = time.monotonic() - began
-    finally:
-        server.close()
     assert _failure(outcome) == ("HubSpot sent no complete answer to POST "
                                  "/crm/v3/objects/notes/search within 2 s")
     assert took < 12  # 2 s for the request, the rest for rendering the brief on a slow machine
@@ -635,23 +593,13 @@ def test_the_clock_ends_a_trickling_body_even_where_the_watchdog_sees_no_socket(
     the body's chunks still ends the request."""
     import time
 
-    import httpx
-
-    class Hidden(httpx.HTTPTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            request.extensions.pop("trace", None)
-            return super().handle_request(request)
-
-    server = _Trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b" ")
-    try:
+    with Trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b" ") as server:
         api = connect(crm.adapter("hubspot"), ENVIRON, base_url=server.url,
-                      policy=RetryPolicy(deadline=2), transport=Hidden())
+                      policy=RetryPolicy(deadline=2), transport=Traceless())
         began = time.monotonic()
         with closing(api), pytest.raises(HandoffBriefError) as caught:
             push(api, briefs["call-qualified"]["hubspot"])
         took = time.monotonic() - began
-    finally:
-        server.close()
     assert caught.value.message == ("HubSpot sent no complete answer to POST "
                                     "/crm/v3/objects/notes/search within 2 s")
     assert took < 8

@@ -7,9 +7,10 @@ attempts and deadline, each retry announced through the policy; 401 and 403 rais
 
 Every answer is distrusted:
 
-- the deadline covers the whole request, retries included: the body is read in chunks with
-  the clock checked between them, and a watchdog shuts the connection when the time is up,
-  so a server that trickles its headers or body cannot hold a push;
+- the deadline covers the whole request, retries included: each attempt runs under a
+  `Deadline` for the time left, whose watchdog shuts the connections when the time is up
+  and whose reader checks the clock between the body's chunks, so a server that trickles
+  its headers or body cannot hold a push;
 - a body is read up to `BODY_LIMIT` bytes, counted after decompression (only gzip and
   deflate are asked for, and inflated a bounded piece at a time), so a gzip bomb is stopped;
 - only a 2xx answer of the shape the caller names (a pydantic model of the fields it reads)
@@ -24,12 +25,10 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 import unicodedata
 import weakref
 import zlib
 from collections.abc import Mapping
-from contextlib import suppress
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -37,6 +36,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from .. import __version__
+from ..deadline import Deadline
 from ..errors import HandoffBriefError
 from ..retry import RetryPolicy, Transient, retry_after
 from .adapter import Adapter
@@ -100,8 +100,8 @@ class Api:
         self.crm = crm
         self.policy = policy or RetryPolicy()
         self.secrets = secrets
+        #: The client's connections, pooled ones included, for every attempt's watchdog.
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
-        self._lock = threading.Lock()
         self.client = httpx.Client(base_url=base_url.rstrip("/"), timeout=self.policy.deadline,
                                    transport=transport, follow_redirects=False,
                                    headers={"User-Agent": f"handoff-brief/{__version__}",
@@ -113,8 +113,8 @@ class Api:
     def request(self, method: str, url: str, answer: type[A], **kwargs: Any) -> A:
         """The answer, validated as `answer`, retried as the policy allows; `PushError` for
         anything but a 2xx answer of that shape within the deadline."""
-        label, what, deadline = self.crm.label, f"{method} {url}", self.policy.deadline
-        until = self.policy.clock() + deadline
+        label, what, seconds = self.crm.label, f"{method} {url}", self.policy.deadline
+        until = self.policy.clock() + seconds
         tries = 0
 
         def attempt() -> tuple[int, bytes]:
@@ -123,19 +123,15 @@ class Api:
             left = until - self.policy.clock()
             if left <= 0:
                 raise _Late
-            cut = threading.Event()
-            watchdog = threading.Timer(left, self._cut, args=(cut,))
-            watchdog.daemon = True
-            watchdog.start()
-            try:
-                result = self._exchange(method, url, left, until, kwargs)
-            except httpx.HTTPError as error:
-                if cut.is_set() or self.policy.clock() >= until:
-                    raise _Late from None
-                raise _Unreachable(self.printable(str(error) or type(error).__name__)) from None
-            finally:
-                watchdog.cancel()
-            if cut.is_set():
+            with Deadline(left, self.policy.clock, sockets=self._sockets) as deadline:
+                try:
+                    result = self._exchange(method, url, left, deadline, kwargs)
+                except httpx.HTTPError as error:
+                    if deadline.over():
+                        raise _Late from None
+                    raise _Unreachable(
+                        self.printable(str(error) or type(error).__name__)) from None
+            if deadline.cut:
                 raise _Late  # the body may have been cut short
             return result
 
@@ -143,7 +139,7 @@ class Api:
             status, body = self.policy.run(f"{label} {what}", attempt)
         except _Late:
             raise PushError(f"{label} sent no complete answer to {what} within "
-                            f"{deadline:g} s") from None
+                            f"{seconds:g} s") from None
         except _Busy as error:
             raise PushError(f"{label} answered {error.status} to {what} {tries} "
                             f"time{'s' if tries != 1 else ''}; try again later") from None
@@ -157,11 +153,11 @@ class Api:
         """A server's `text` made safe to print: see `printable`."""
         return printable(text, self.secrets, limit)
 
-    def _exchange(self, method: str, url: str, left: float, until: float,
+    def _exchange(self, method: str, url: str, left: float, deadline: Deadline,
                   kwargs: dict[str, Any]) -> tuple[int, bytes]:
         """One request: its status and its body, read within the deadline and the cap."""
-        with self.client.stream(method, url, timeout=left, extensions={"trace": self._trace},
-                                **kwargs) as response:
+        with self.client.stream(method, url, timeout=left,
+                                extensions={"trace": deadline.trace}, **kwargs) as response:
             status = response.status_code
             if status in (401, 403):
                 raise AuthError(f"{self.crm.label} refused the credentials ({status}): check "
@@ -170,11 +166,11 @@ class Api:
             if status == 429 or status >= 500:
                 raise _Busy(status, retry_after(response.headers.get("Retry-After"),
                                                 response.headers.get("Date")))
-            return status, self._body(response, until,
+            return status, self._body(response, deadline,
                                       f"{self.crm.label} answered {status} to {method} {url}")
 
-    def _body(self, response: httpx.Response, until: float, answered: str) -> bytes:
-        """The decoded body, at most `BODY_LIMIT` bytes of it, read before `until`."""
+    def _body(self, response: httpx.Response, deadline: Deadline, answered: str) -> bytes:
+        """The decoded body, at most `BODY_LIMIT` bytes of it, read within `deadline`."""
         too_large = PushError(f"{answered} with more than {BODY_LIMIT >> 20} MiB; refused")
         length = response.headers.get("Content-Length", "")
         if length.isascii() and length.isdigit() and int(length) > BODY_LIMIT:
@@ -188,17 +184,15 @@ class Api:
             raise PushError(f"{answered} in an encoding it was not asked for "
                             f"({self.printable(coding, 40)})")
         body = bytearray()
-        for raw in response.iter_raw():
-            if self.policy.clock() >= until:
+        try:
+            inflate = None if inflater is None else inflater.decompress
+            if not deadline.read_into(body, response, BODY_LIMIT + 1, inflate):
                 raise _Late
-            room = BODY_LIMIT + 1 - len(body)
-            try:
-                body += raw[:room] if inflater is None else inflater.decompress(raw, room)
-            except zlib.error:
-                raise PushError(f"{answered} with a {coding} body that does not "
-                                "decompress") from None
-            if len(body) > BODY_LIMIT:
-                raise too_large
+        except zlib.error:
+            raise PushError(f"{answered} with a {coding} body that does not "
+                            "decompress") from None
+        if len(body) > BODY_LIMIT:
+            raise too_large
         return bytes(body)
 
     def _validated(self, status: int, body: bytes, answer: type[A], answered: str) -> A:
@@ -221,25 +215,6 @@ class Api:
             raise PushError(f"{answered} with an unexpected answer "
                             f"({self.printable(problem, 120)})"
                             + (f": {excerpt}" if excerpt else "")) from None
-
-    def _trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's trace hook: note each connection's socket, for the watchdog."""
-        if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
-            stream = info.get("return_value")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            if isinstance(sock, socket.socket):
-                with self._lock:
-                    self._sockets.add(sock)
-
-    def _cut(self, cut: threading.Event) -> None:
-        """The watchdog: the deadline has passed; shut every connection, which ends any
-        read in progress at once (an idle pooled connection is then simply replaced)."""
-        cut.set()
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with suppress(OSError):  # closed already
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # under TLS too
 
 
 def printable(text: str, secrets: tuple[str, ...] = (), limit: int = EXCERPT) -> str:

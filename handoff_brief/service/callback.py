@@ -8,9 +8,9 @@
   one that sends them, and hosts compared as ASCII (IDNA), lower-case, without a final dot.
 - `deliver`: one POST, retried under the project's `RetryPolicy` on no answer, 429 (honouring
   Retry-After) and 5xx; any other answer is final and a redirect is never followed. Each
-  attempt, a trickled answer included, ends by its `timeout`: a watchdog shuts the attempt's
-  connection when the time is up, and the clock is checked between the body's chunks. The
-  outcome is a `Delivery`, never an exception.
+  attempt, a trickled answer included, ends by its `timeout`: it runs under a `Deadline`,
+  whose watchdog shuts the attempt's connection when the time is up and whose reader checks
+  the clock between the body's chunks. The outcome is a `Delivery`, never an exception.
 """
 
 from __future__ import annotations
@@ -18,19 +18,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import idna
 
 from .. import __version__
 from ..crm.http import printable
+from ..deadline import Deadline
 from ..errors import BadSetting, HandoffBriefError
 from ..retry import RetryPolicy, Transient, retry_after
 
@@ -219,7 +217,7 @@ def _post(http: httpx.Client, url: str, body: bytes, headers: dict[str, str],
           timeout: float, secret: str) -> int:
     """One attempt: the 2xx status, or `_Retry` or `_Final` saying what went wrong."""
     late = _Retry(f"no complete answer within {timeout:g} s")
-    with _Deadline(timeout) as deadline:
+    with Deadline(timeout) as deadline:
         try:
             with http.stream("POST", url, content=body, headers=headers, timeout=timeout,
                              follow_redirects=False,
@@ -248,68 +246,18 @@ def _post(http: httpx.Client, url: str, body: bytes, headers: dict[str, str],
             raise _Retry(f"no answer ({reason})") from None
 
 
-def _excerpt(response: httpx.Response, deadline: _Deadline, secret: str) -> str | None:
+def _excerpt(response: httpx.Response, deadline: Deadline, secret: str) -> str | None:
     """The start of a refusal's body, printable; None when it did not come in time."""
     if response.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
         return ""  # not asked for: not worth inflating for an excerpt
     body = bytearray()
     try:
-        for chunk in response.iter_raw():
-            body += chunk[:BODY_LIMIT - len(body)]
-            if deadline.over():
-                return None
-            if len(body) >= BODY_LIMIT:
-                break
+        if not deadline.read_into(body, response, BODY_LIMIT):
+            return None
     except httpx.HTTPError:
         if deadline.over():
             return None
     return printable(body.decode("utf-8", "replace"), (secret,), 120)
-
-
-class _Deadline:
-    """One attempt's deadline. httpx's timeouts bound each read, not the answer; so a
-    watchdog shuts the attempt's connections (seen through httpcore's trace hook) when the
-    time is up, which ends any read in progress at once."""
-
-    def __init__(self, seconds: float) -> None:
-        self.until = time.monotonic() + seconds
-        self._passed = threading.Event()
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._cut)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Deadline:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-
-    def over(self) -> bool:
-        return self._passed.is_set() or time.monotonic() >= self.until
-
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's trace hook: note each new connection's socket."""
-        if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
-            stream = info.get("return_value")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            if isinstance(sock, socket.socket):
-                with self._lock:
-                    self._sockets.append(sock)
-                    if self._passed.is_set():  # connected just as the time ran out
-                        _shut(sock)
-
-    def _cut(self) -> None:
-        with self._lock:
-            self._passed.set()
-            for sock in self._sockets:
-                _shut(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    with suppress(OSError):  # closed already
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # under TLS too
 
 
 def _entry(entry: str) -> AllowedHost:
