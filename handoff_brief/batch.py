@@ -25,14 +25,15 @@ from . import __version__
 from .assets import assets_digest
 from .batch_report import Entry, InvalidTally, Report, write_reports
 from .brief import Brief
+from .check import PAGE_BUDGET
 from .choices import Format
-from .errors import HandoffBriefError, InvalidHandoff, Problem
+from .errors import HandoffBriefError, InvalidHandoff, NotReady, Problem
 from .inputs import Document, Found, discover, documents
 from .lifetime import die_with_parent
 from .load import validate
 from .look import Look
-from .model import Handoff
 from .outputs import ensure_folder, write_output
+from .policy import DEFAULT_POLICY, Policy
 from .render import compile_templates
 from .suppress import Suppressions, website_domain
 
@@ -66,6 +67,7 @@ class BatchOptions:
     force: bool = False
     look: Look = field(default_factory=Look)
     follow_links: bool = False
+    policy: Policy = DEFAULT_POLICY
 
 
 def run(options: BatchOptions, progress: Progress | None = None,
@@ -86,7 +88,7 @@ def run(options: BatchOptions, progress: Progress | None = None,
     entries: list[Entry] = []
     tally = InvalidTally()
     for document in _first_pass(found):
-        entry = _classify(document, len(entries), suppressions, settings)
+        entry = _classify(document, len(entries), suppressions, settings, options.policy)
         if entry.status != "invalid" or tally.keep(_kind(entry)):
             entries.append(entry)
     _settle_duplicates(entries)
@@ -101,7 +103,8 @@ def run(options: BatchOptions, progress: Progress | None = None,
         else:
             todo[entry.position] = entry
 
-    report = Report(entries, tally.left_out)
+    report = Report(entries, tally.left_out,
+                    None if options.policy.is_default else options.policy.about())
     try:
         if todo:
             _render_all([entry.name for entry in found if entry.problem is None], todo,
@@ -149,13 +152,14 @@ def _fail_unfinished(todo: dict[str, Entry], reason: str) -> int:
 # -- pass one: classification ---------------------------------------------------------------
 
 def _classify(document: Document, order: int, suppressions: Suppressions,
-              settings: str) -> Entry:
+              settings: str, policy: Policy) -> Entry:
     entry = Entry(document.file, document.position, order=order)
     try:
         handoff = document.validate()
     except InvalidHandoff as error:
         entry.status = "invalid"
-        entry.errors = [str(problem) for problem in error.problems]
+        shown, more = error.shown()
+        entry.errors = [str(problem) for problem in shown] + ([more] if more else [])
         entry.id = document.claimed_id
         return entry
     entry.id, entry.tier = handoff.id, handoff.tier
@@ -168,21 +172,30 @@ def _classify(document: Document, order: int, suppressions: Suppressions,
     if reason:
         entry.status, entry.reason = "suppressed", reason
         return entry
-    brief = Brief(handoff, source=document.position)
+    brief = Brief(handoff, source=document.position, policy=policy)
     entry.findings = [f.as_dict() for f in brief.findings]
     entry.ready = brief.ready
     entry.prepared_on = handoff.prepared_on.isoformat()
     domain, email = website_domain(handoff), handoff.primary_contact.email
     entry.identity = (domain, email.lower()) if domain and email else None
-    entry.key = _key(settings, handoff)
+    entry.key = _key(settings, brief)
     return entry
 
 
-def _key(settings: str, handoff: Handoff) -> str:
-    """What a brief is made from: the settings and the validated handoff. Pass two renders
-    a handoff only when its key is still the one pass one classified."""
-    content = handoff.model_dump_json(by_alias=True).encode()
-    return hashlib.sha256(settings.encode() + b"\n" + content).hexdigest()
+def _key(settings: str, brief: Brief) -> str:
+    """What a brief is made from: the settings, the validated handoff, and what the policy
+    decides of it that the brief shows (the verdict, the blocking findings, the page budget).
+    A policy change re-checks every handoff but renders again only the briefs it changes.
+    Pass two renders a handoff only when its key is still the one pass one classified."""
+    policy, tier = brief.policy, brief.handoff.tier
+    blocking = [f.as_dict() for f in brief.checked if f.level == "error"]
+    # The page budget's finding is stored with the brief and names a policy that set it.
+    pages: list[object] = [policy.budget(tier), policy.rules.get("over-page-budget")]
+    if pages != [PAGE_BUDGET[tier], None]:
+        pages.append(policy.name)
+    verdict = json.dumps([blocking, pages])
+    content = brief.handoff.model_dump_json(by_alias=True)
+    return hashlib.sha256("\n".join([settings, verdict, content]).encode()).hexdigest()
 
 
 def _settle_duplicates(entries: list[Entry]) -> None:
@@ -273,6 +286,9 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
         if result.get("error"):
             entry.status = "failed" if result.get("changed") else "invalid"
             entry.errors = [result["error"]]
+        elif result.get("not_ready"):
+            entry.status = "not_ready"
+            entry.findings += result["extra_findings"]
         else:
             entry.status = "rendered" if entry.ready else "not_ready"
             entry.outputs = result["outputs"]
@@ -368,11 +384,12 @@ def _render_job(job: Job) -> dict[str, Any]:
     options = job.options
     try:
         handoff = validate(job.data, job.label, job.lines)
-        if _key(job.settings, handoff) != job.key:
+        brief = Brief(handoff, source=job.position, look=options.look, draft=options.draft,
+                      policy=options.policy)
+        if _key(job.settings, brief) != job.key:
             return {"position": job.position, "changed": True,
                     "error": f"{job.position}: changed between the batch's two readings of "
                              "its file; nothing was written for it; run again"}
-        brief = Brief(handoff, source=job.position, look=options.look, draft=options.draft)
         outputs: list[str] = []
         notices: list[str] = []
         for fmt in options.formats:
@@ -387,5 +404,9 @@ def _render_job(job: Job) -> dict[str, Any]:
         write_output(_stamp_path(options.outdir, handoff.id), json.dumps(stamp).encode())
         return {"position": job.position, "outputs": outputs, "extra_findings": extra,
                 "notices": notices}
+    except NotReady as error:  # the page budget, an error under this policy
+        return {"position": job.position, "not_ready": True,
+                "extra_findings": [f.as_dict() for f in error.findings
+                                   if f.rule == "over-page-budget"]}
     except HandoffBriefError as error:
         return {"position": job.position, "error": error.message}

@@ -67,6 +67,8 @@ class Report:
     entries: list[Entry]
     #: Invalid handoffs not kept as entries, by kind of problem.
     left_out: dict[str, int] = field(default_factory=dict)
+    #: The policy in force (name, digest), when it is not the default one.
+    policy: dict[str, str] | None = None
 
     @property
     def counts(self) -> dict[BatchStatus, int]:
@@ -82,6 +84,8 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"counts": self.counts,
                                 "handoffs": [e.report() for e in self.entries]}
+        if self.policy is not None:
+            data = {"policy": self.policy, **data}
         if self.left_out:
             data["invalid_not_listed"] = dict(sorted(self.left_out.items(),
                                                      key=lambda item: (-item[1], item[0])))

@@ -17,6 +17,7 @@ from .embedded import EMBEDDED_NAME
 from .errors import BadSetting, NotReady
 from .look import Look
 from .model import Handoff
+from .policy import DEFAULT_POLICY, Policy
 from .render import BriefView, html, markdown, view
 
 
@@ -39,14 +40,15 @@ class Brief:
     """One handoff ready to go anywhere: findings, verdict and every format, each once.
 
     `source` names the handoff in messages (a file, or a position such as `leads.jsonl:4`).
-    A brief that is not handoff-ready renders only when `draft` is set, marked as a draft.
+    A brief that is not handoff-ready (under `policy`, by default the rule table as it
+    stands) renders only when `draft` is set, marked as a draft.
     PDFs are tagged; `pdf_variant` asks for PDF/UA-1 or PDF/A-3 (b or u), and PDF/A-3
     carries the validated handoff inside as `handoff.json`.
     """
 
     def __init__(self, handoff: Handoff, *, source: str | None = None,
                  look: Look | None = None, draft: bool = False,
-                 pdf_variant: PdfVariant | None = None) -> None:
+                 pdf_variant: PdfVariant | None = None, policy: Policy | None = None) -> None:
         if pdf_variant is not None and pdf_variant not in PDF_VARIANTS:
             raise BadSetting("pdf_variant", f"unknown PDF variant {pdf_variant!r}; use "
                              f"{', '.join(PDF_VARIANTS)}")
@@ -55,7 +57,8 @@ class Brief:
         self.look = look or Look()
         self.draft = draft
         self.pdf_variant = pdf_variant
-        self.checked: list[Finding] = check(handoff)
+        self.policy = policy or DEFAULT_POLICY
+        self.checked: list[Finding] = check(handoff, policy=self.policy)
         self.page_findings: list[Finding] = []
         self._rendered: dict[Format, Rendered] = {}
 
@@ -70,7 +73,9 @@ class Brief:
 
     @property
     def ready(self) -> bool:
-        return is_ready(self.checked)
+        """No error-level finding: of the checks, and of the page budget once the PDF is
+        rendered (a policy may make `over-page-budget` an error)."""
+        return is_ready(self.findings)
 
     @property
     def warnings(self) -> list[Finding]:
@@ -88,7 +93,13 @@ class Brief:
         if not self.draft:
             self.require_ready()
         if fmt not in self._rendered:
-            self._rendered[fmt] = self._render(fmt)
+            rendered = self._render(fmt)
+            if not is_ready(self.page_findings):  # the page budget is an error here
+                if not self.draft:
+                    raise NotReady(self.source, self.findings)
+                self.__dict__.pop("view", None)  # drawn again, marked as the draft it is
+                rendered = self._render(fmt)
+            self._rendered[fmt] = rendered
         return self._rendered[fmt]
 
     @property
@@ -99,7 +110,7 @@ class Brief:
     def view(self) -> BriefView:
         from . import crm  # the record lines come from each CRM's adapter
 
-        blocking = [] if self.ready else [f for f in self.checked if f.level == "error"]
+        blocking = [] if self.ready else [f for f in self.findings if f.level == "error"]
         return view(self.handoff, blocking, self.look.brand,
                            crm.record_lines(self.handoff))
 
@@ -132,7 +143,7 @@ class Brief:
         pdf = render_pdf(self.html(""), paper=self.look.page_size, title=self.pdf_title,
                          variant=self.pdf_variant, embed=embed,
                          styles=self.look.styles_folder, css=self.look.css)
-        self.page_findings = page_budget(self.handoff, pdf.pages, pdf.parts)
+        self.page_findings = page_budget(self.handoff, pdf.pages, pdf.parts, self.policy)
         absent = glyphs.missing(glyphs.strings(self.handoff.model_dump(mode="json")))
         return Rendered(pdf.data, fmt, self.findings, pdf.pages,
                         [glyphs.warning(absent)] if absent else [])

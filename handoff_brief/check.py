@@ -6,11 +6,18 @@ Rule ids and levels are those of the format's findings table; they are a contrac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from .model import Handoff
+from .model import Evidence, Handoff
+from .policy import (
+    DEFAULT_PAGE_BUDGET,
+    DEFAULT_POLICY,
+    DEFAULT_STALE_AFTER_DAYS,
+    Policy,
+    present,
+)
 
 Level = Literal["error", "warning"]
 
@@ -18,15 +25,20 @@ Level = Literal["error", "warning"]
 RULES: dict[str, Level] = {
     "next-action-missing": "error",
     "next-action-vague": "warning",
+    "next-action-late": "warning",
     "fit-missing": "error",
     "fit-without-evidence": "error",
+    "fit-thin-evidence": "error",
+    "fit-only-inferred": "error",
     "unknown-evidence-ref": "error",
     "evidence-unsourced": "error",
     "inference-without-confidence": "error",
     "disqualifier-flagged": "error",
     "no-disqualifiers-checked": "error",
+    "required-check-missing": "error",
     "tier-missing-engagement": "error",
     "tier-missing-call": "error",
+    "tier-missing-field": "error",
     "summary-without-evidence": "error",
     "score-without-reasons": "error",
     "unused-evidence": "warning",
@@ -37,9 +49,24 @@ RULES: dict[str, Level] = {
     "over-page-budget": "warning",
 }
 
-#: Pages a PDF brief may run to, per tier.
-PAGE_BUDGET = {"qualified": 1, "warmed": 1, "call-qualified": 2}
-STALE_AFTER_DAYS = 90
+#: Rules that only a policy brings into play: with the default policy they never fire.
+POLICY_RULES = ("next-action-late", "fit-thin-evidence", "fit-only-inferred",
+                "required-check-missing", "tier-missing-field")
+#: The policy key each rule's threshold comes from, for the rule table.
+POLICY_KEYS = {
+    "next-action-vague": "vague_actions",
+    "next-action-late": "next_action_due_within_days",
+    "fit-thin-evidence": "min_evidence_per_reason",
+    "fit-only-inferred": "known_evidence_per_reason",
+    "required-check-missing": "required_checks",
+    "tier-missing-field": "tiers.TIER.required",
+    "stale-evidence": "stale_after_days",
+    "over-page-budget": "page_budget",
+}
+
+#: Pages a PDF brief may run to, per tier (the default policy's).
+PAGE_BUDGET = DEFAULT_PAGE_BUDGET
+STALE_AFTER_DAYS = DEFAULT_STALE_AFTER_DAYS
 
 #: Rule id -> (when it fires, how to fix it), for the rule table (`rules_table`) and the
 #: JSON Schema's field descriptions. Every rule of RULES has an entry.
@@ -53,6 +80,10 @@ RULE_HELP: dict[str, tuple[str, str]] = {
         "base\", \"check in\", \"circle back\", \"nurture\")",
         "say what the seller does and what it produces (\"Book a 30-minute demo of X with "
         "Y\")"),
+    "next-action-late": (
+        "the next action is due more than `next_action_due_within_days` after "
+        "`prepared_on` (no limit by default)",
+        "bring the next action forward, or say why it cannot happen sooner"),
     "fit-missing": (
         "no `fit` reasons at all (the raw-list-export pattern)",
         "add `fit`: each reason says why the account passed and cites the evidence ids that "
@@ -60,6 +91,13 @@ RULE_HELP: dict[str, tuple[str, str]] = {
     "fit-without-evidence": (
         "a `fit` reason cites no evidence",
         "list the ids of the evidence items that show it under the reason's `evidence`"),
+    "fit-thin-evidence": (
+        "a `fit` reason cites fewer evidence items than `min_evidence_per_reason` (default 1)",
+        "cite more evidence for the reason, or drop the reason"),
+    "fit-only-inferred": (
+        "fewer of a `fit` reason's cited items are `known` than `known_evidence_per_reason` "
+        "(default 0)",
+        "confirm an inferred fact and cite it as known, or cite a known fact"),
     "unknown-evidence-ref": (
         "a citation (in `fit`, or `[id]` in free text) names an evidence id that does not "
         "exist",
@@ -77,6 +115,9 @@ RULE_HELP: dict[str, tuple[str, str]] = {
         "`disqualifiers` is absent or empty",
         "add the checks that were run (existing customer, do-not-contact list, competitor, "
         "...) and their results"),
+    "required-check-missing": (
+        "a check of `required_checks` (none by default) is not among `disqualifiers[].check`",
+        "run the check and add it to `disqualifiers` with its result"),
     "tier-missing-engagement": (
         "warmed or call-qualified without `engagement` (`approach`, `response`, `stage`)",
         "add them, or hand the opportunity over at a lower tier"),
@@ -84,6 +125,10 @@ RULE_HELP: dict[str, tuple[str, str]] = {
         "call-qualified without `call` (`date`, `notes`, `objections`, `timing`, "
         "`why_serious`)",
         "add them (`objections: []` when none were raised), or hand it over at a lower tier"),
+    "tier-missing-field": (
+        "a field the policy requires for the tier (`tiers.TIER.required`; none by default) is "
+        "absent or empty",
+        "fill it in, or hand the opportunity over at a lower tier"),
     "summary-without-evidence": (
         "a `summary` that cites no evidence",
         "cite the facts it rests on inline as `[evidence-id]`, or drop the summary"),
@@ -103,7 +148,8 @@ RULE_HELP: dict[str, tuple[str, str]] = {
         "certainty is being claimed",
         "list what is known to be unknown under `uncertainties`"),
     "stale-evidence": (
-        f"`checked_on` more than {STALE_AFTER_DAYS} days before `prepared_on`",
+        f"`checked_on` more than `stale_after_days` (default {STALE_AFTER_DAYS}) days before "
+        "`prepared_on`",
         "check the fact again and update `checked_on`"),
     "contact-unreachable": (
         "the primary contact has neither `email` nor `phone`",
@@ -117,11 +163,13 @@ RULE_HELP: dict[str, tuple[str, str]] = {
 
 
 def rules_table() -> str:
-    """Every readiness rule as a Markdown table (id, level, when, fix), as in the README."""
-    rows = ["| rule | level | when | fix |", "|---|---|---|---|"]
+    """Every readiness rule as a Markdown table (id, default level, the policy key that sets
+    its threshold, when, fix), as in the README. Any rule's level is `rules.RULE-ID`."""
+    rows = ["| rule | level | policy key | when | fix |", "|---|---|---|---|---|"]
     for rule, level in RULES.items():
         when, fix = RULE_HELP[rule]
-        rows.append(f"| `{rule}` | {level} | {when} | {fix} |")
+        key = f"`{POLICY_KEYS[rule]}`" if rule in POLICY_KEYS else ""
+        rows.append(f"| `{rule}` | {level} | {key} | {when} | {fix} |")
     return "\n".join(rows) + "\n"
 
 
@@ -146,31 +194,65 @@ class Finding:
     level: Level
     path: str
     message: str
+    #: The policy that raised the finding, or set its level or threshold, when it is not
+    #: the default one.
+    policy: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        return f"{self.level:<7} {self.rule:<28} {where}{self.message}"
+        return f"{self.level:<7} {self.rule:<28} {where}{self.message}{self._by()}"
 
     def as_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "level": self.level, "path": self.path,
-                "message": self.message}
+        found = {"rule": self.rule, "level": self.level, "path": self.path,
+                 "message": self.message}
+        if self.policy is not None:
+            found["policy"] = self.policy
+        return found
 
     def as_line(self) -> str:
         """`rule at path: message`: the finding for a line whose prefix already says its
         level (`warning: FILE: ...`)."""
         where = f" at {self.path}" if self.path else ""
-        return f"{self.rule}{where}: {self.message}"
+        return f"{self.rule}{where}: {self.message}{self._by()}"
+
+    def _by(self) -> str:
+        return f" (policy: {self.policy})" if self.policy is not None else ""
 
 
-def check(handoff: Handoff, *, pages: int | None = None) -> list[Finding]:
-    """Every readiness finding for `handoff`, errors first, in the rule table's order.
+def check(handoff: Handoff, *, pages: int | None = None,
+          policy: Policy = DEFAULT_POLICY) -> list[Finding]:
+    """Every readiness finding for `handoff` under `policy`, errors first, in the rule
+    table's order.
 
     `pages` is the page count of the rendered PDF, when known; it enables
     `over-page-budget`.
     """
-    findings = list(_findings(handoff, pages))
+    return _apply(_findings(handoff, pages, policy), handoff, policy)
+
+
+def _apply(findings: Iterable[Finding], handoff: Handoff, policy: Policy) -> list[Finding]:
+    """The policy's levels (dropping the rules it turns off) and its name on what it
+    changed, sorted errors first in the rule table's order."""
+    kept = []
+    for found in findings:
+        level = policy.rules.get(found.rule, RULES[found.rule])
+        if level == "off":
+            continue
+        by = policy.name if _changed_by(policy, found.rule, handoff.tier) else None
+        kept.append(replace(found, level=level, policy=by))
     order = list(RULES)
-    return sorted(findings, key=lambda f: (f.level != "error", order.index(f.rule)))
+    return sorted(kept, key=lambda f: (f.level != "error", order.index(f.rule)))
+
+
+def _changed_by(policy: Policy, rule: str, tier: str) -> bool:
+    """Whether `policy` (not the default) raised the rule, or set its level or threshold."""
+    if policy.is_default:
+        return False
+    if rule in POLICY_RULES or rule in policy.rules:
+        return True
+    return {"stale-evidence": policy.stale_after_days != STALE_AFTER_DAYS,
+            "next-action-vague": bool(policy.vague_actions),
+            "over-page-budget": policy.budget(tier) != PAGE_BUDGET[tier]}.get(rule, False)
 
 
 def is_ready(findings: list[Finding]) -> bool:
@@ -212,12 +294,12 @@ def _finding(rule: str, path: str, message: str) -> Finding:
     return Finding(rule, RULES[rule], path, message)
 
 
-def _findings(h: Handoff, pages: int | None) -> Iterator[Finding]:
-    yield from _next_action(h)
-    yield from _fit_and_citations(h)
-    yield from _evidence(h)
-    yield from _disqualifiers(h)
-    yield from _tier(h)
+def _findings(h: Handoff, pages: int | None, policy: Policy) -> Iterator[Finding]:
+    yield from _next_action(h, policy)
+    yield from _fit_and_citations(h, policy)
+    yield from _evidence(h, policy)
+    yield from _disqualifiers(h, policy)
+    yield from _tier(h, policy)
     if (not h.uncertainties and not any(e.status == "inferred" for e in h.evidence or [])
             and not any(d.result == "unknown" for d in h.disqualifiers or [])):
         yield _finding("no-uncertainty-stated", "uncertainties",
@@ -230,15 +312,20 @@ def _findings(h: Handoff, pages: int | None) -> Iterator[Finding]:
                        f"The primary contact {contact.name} has neither email nor phone: "
                        "add one so the seller can reach them.")
     if pages is not None:
-        yield from page_budget(h, pages)
+        yield from _page_budget(h, pages, None, policy)
 
 
-def page_budget(h: Handoff, pages: int,
-                parts: list[tuple[str, float]] | None = None) -> list[Finding]:
-    """`over-page-budget` for a PDF of `pages` pages, or nothing. `parts` are the brief's
-    parts and the room each takes, in pages (`pdf.Pdf.parts`): the finding names the
-    largest three."""
-    budget = PAGE_BUDGET[h.tier]
+def page_budget(h: Handoff, pages: int, parts: list[tuple[str, float]] | None = None,
+                policy: Policy = DEFAULT_POLICY) -> list[Finding]:
+    """`over-page-budget` for a PDF of `pages` pages under `policy`, or nothing. `parts`
+    are the brief's parts and the room each takes, in pages (`pdf.Pdf.parts`): the finding
+    names the largest three."""
+    return _apply(_page_budget(h, pages, parts, policy), h, policy)
+
+
+def _page_budget(h: Handoff, pages: int, parts: list[tuple[str, float]] | None,
+                 policy: Policy) -> list[Finding]:
+    budget = policy.budget(h.tier)
     if pages <= budget:
         return []
     message = (f"The PDF runs to {pages} pages; a {h.tier} brief should fit {budget} "
@@ -255,7 +342,7 @@ def page_budget(h: Handoff, pages: int,
                      f"{'it' if len(room) == 1 else 'these'} first.")]
 
 
-def _next_action(h: Handoff) -> Iterator[Finding]:
+def _next_action(h: Handoff, policy: Policy) -> Iterator[Finding]:
     action = h.next_action
     if action is None:
         yield _finding("next-action-missing", "next_action",
@@ -269,15 +356,23 @@ def _next_action(h: Handoff) -> Iterator[Finding]:
         if getattr(action, key) is None:
             yield _finding("next-action-missing", f"next_action.{key}",
                            f"The next action has no {key}: add {what}.")
-    if action.action and _is_vague(action.action, h):
+    if action.action and _is_vague(action.action, h, policy.vague_actions):
         yield _finding("next-action-vague", "next_action.action",
                        f"{action.action!r} is a vague verb phrase: say what the seller does "
                        "and what it produces (e.g. 'Book a 30-minute demo of X with Y').")
+    within = policy.next_action_due_within_days
+    if within is not None and action.due and (action.due - h.prepared_on).days > within:
+        days = (action.due - h.prepared_on).days
+        yield _finding("next-action-late", "next_action.due",
+                       f"The next action is due {days} days after the handoff was prepared "
+                       f"(at most {within}): bring it forward, or say why it cannot happen "
+                       "sooner.")
 
 
-def _is_vague(action: str, h: Handoff) -> bool:
-    text = re.sub(r"[^a-z0-9 -]+", " ", action.lower()).strip()
-    verb = next((v for v in _VAGUE_VERBS if text == v or text.startswith(v + " ")), None)
+def _is_vague(action: str, h: Handoff, extra: Iterable[str] = ()) -> bool:
+    text = _plain(action)
+    phrases = _VAGUE_VERBS + tuple(p for p in (_plain(e) for e in extra) if p)
+    verb = next((v for v in phrases if text == v or text.startswith(v + " ")), None)
     if verb is None:
         return False
     names = {part for c in h.contacts for part in c.name.lower().split()}
@@ -286,13 +381,17 @@ def _is_vague(action: str, h: Handoff) -> bool:
     return not rest
 
 
+def _plain(text: str) -> str:
+    return re.sub(r"[^a-z0-9 -]+", " ", text.lower()).strip()
+
+
 def _is_generic(reason: str) -> bool:
     text = re.sub(r"\[[a-z0-9][a-z0-9._-]*\]", " ", reason.lower())
     words = re.findall(r"[a-z0-9]+", text)
     return bool(words) and len(words) <= 4 and all(w in _GENERIC_WORDS for w in words)
 
 
-def _fit_and_citations(h: Handoff) -> Iterator[Finding]:
+def _fit_and_citations(h: Handoff, policy: Policy) -> Iterator[Finding]:
     known_ids = h.evidence_by_id
     if not h.fit:
         yield _finding("fit-missing", "fit",
@@ -306,6 +405,8 @@ def _fit_and_citations(h: Handoff) -> Iterator[Finding]:
         for j, ref in enumerate(item.evidence):
             if ref not in known_ids:
                 yield _unknown_ref(f"fit[{i}].evidence[{j}]", ref, known_ids)
+        yield from _fit_depth(i, item.reason, list(dict.fromkeys(item.evidence)), known_ids,
+                              policy)
     for path, text in cited_texts(h):
         for ref in dict.fromkeys(CITATION.findall(text)):  # each missing id once per field
             if ref not in known_ids:
@@ -321,6 +422,23 @@ def _fit_and_citations(h: Handoff) -> Iterator[Finding]:
                        "own; say concretely why the account fits, with evidence.")
 
 
+def _fit_depth(i: int, reason: str, cited: list[str], known_ids: Mapping[str, Evidence],
+               policy: Policy) -> Iterator[Finding]:
+    """How much a cited reason rests on: enough items, and enough of them known facts."""
+    wanted, known_wanted = policy.min_evidence_per_reason, policy.known_evidence_per_reason
+    if cited and len(cited) < wanted:
+        yield _finding("fit-thin-evidence", f"fit[{i}].evidence",
+                       f"The fit reason {_quote(reason)} cites {len(cited)} evidence "
+                       f"item{'s' if len(cited) != 1 else ''} (at least {wanted}): cite more "
+                       "evidence for it, or drop it.")
+    known = sum(ref in known_ids and known_ids[ref].status == "known" for ref in cited)
+    if cited and known < known_wanted:
+        yield _finding("fit-only-inferred", f"fit[{i}].evidence",
+                       f"The fit reason {_quote(reason)} cites {known} known "
+                       f"fact{'s' if known != 1 else ''} (at least {known_wanted}): confirm an "
+                       "inferred fact, or cite a known one.")
+
+
 def _unknown_ref(path: str, ref: str, known_ids: Mapping[str, object]) -> Finding:
     known = ", ".join(known_ids) or "none"
     return _finding("unknown-evidence-ref", path,
@@ -328,7 +446,7 @@ def _unknown_ref(path: str, ref: str, known_ids: Mapping[str, object]) -> Findin
                     "fix the id or add the evidence item.")
 
 
-def _evidence(h: Handoff) -> Iterator[Finding]:
+def _evidence(h: Handoff, policy: Policy) -> Iterator[Finding]:
     cited = {ref for item in h.fit or [] for ref in item.evidence}
     cited |= {ref for _, text in cited_texts(h) for ref in CITATION.findall(text)}
     for i, item in enumerate(h.evidence or []):
@@ -346,14 +464,15 @@ def _evidence(h: Handoff) -> Iterator[Finding]:
             yield _finding("unused-evidence", f"evidence[{i}]",
                            f"Evidence {item.id!r} is cited nowhere: cite it from a fit reason "
                            "or the text it supports, or remove it.")
-        if item.checked_on and (h.prepared_on - item.checked_on).days > STALE_AFTER_DAYS:
+        limit = policy.stale_after_days
+        if item.checked_on and (h.prepared_on - item.checked_on).days > limit:
             age = (h.prepared_on - item.checked_on).days
             yield _finding("stale-evidence", f"evidence[{i}].checked_on",
                            f"Evidence {item.id!r} was checked {age} days before the handoff "
-                           f"was prepared (more than {STALE_AFTER_DAYS}): check it again.")
+                           f"was prepared (more than {limit}): check it again.")
 
 
-def _disqualifiers(h: Handoff) -> Iterator[Finding]:
+def _disqualifiers(h: Handoff, policy: Policy) -> Iterator[Finding]:
     if not h.disqualifiers:
         yield _finding("no-disqualifiers-checked", "disqualifiers",
                        "No disqualifiers checked: add the checks that were run (existing "
@@ -367,9 +486,15 @@ def _disqualifiers(h: Handoff) -> Iterator[Finding]:
             yield _finding("disqualifier-unknown", f"disqualifiers[{i}].result",
                            f"The check {_quote(item.check)} came back unknown; it is shown as "
                            "an uncertainty. Run it again before the seller acts, if you can.")
+    done = {item.check.strip().casefold() for item in h.disqualifiers or []}
+    for check_name in policy.required_checks:
+        if check_name.strip().casefold() not in done:
+            yield _finding("required-check-missing", "disqualifiers",
+                           f"The check {_quote(check_name)} is required and was not run: run "
+                           "it and add it to disqualifiers with its result.")
 
 
-def _tier(h: Handoff) -> Iterator[Finding]:
+def _tier(h: Handoff, policy: Policy) -> Iterator[Finding]:
     if h.tier in ("warmed", "call-qualified"):
         yield from _missing_section(
             "tier-missing-engagement", "engagement", h.engagement,
@@ -384,6 +509,14 @@ def _tier(h: Handoff) -> Iterator[Finding]:
              "timing": "the buying timeline", "why_serious": "why this is serious enough for "
              "the next sales step"},
             h.tier)
+    required = policy.required_fields(h.tier)
+    if required:
+        data = h.model_dump(mode="json", by_alias=True)
+        for path in required:
+            if not present(data, path):
+                yield _finding("tier-missing-field", path,
+                               f"A {h.tier} handoff needs {path} under this policy: fill it "
+                               "in, or hand it over at a lower tier.")
 
 
 def _missing_section(rule: str, key: str, section: object, wanted: dict[str, str],

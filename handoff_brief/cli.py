@@ -23,7 +23,7 @@ from .commands import extract as extract_command
 from .commands import init as init_command
 from .commands import render as render_command
 from .commands import templates as templates_command
-from .commands.common import Outcome, UsageProblem, make_look
+from .commands.common import Outcome, UsageProblem, make_look, make_policy
 from .commands.wording import explain
 from .errors import HandoffBriefError, NotReady
 
@@ -53,6 +53,14 @@ def _user_errors(*, drafts: bool = True) -> Iterator[None]:
 def _finish(outcome: Outcome) -> None:
     if outcome.exit_code:
         raise SystemExit(outcome.exit_code)
+
+
+def _policy_option(command: Callable[..., None]) -> Callable[..., None]:
+    """--policy, shared by every command that checks."""
+    return click.option(
+        "--policy", metavar="FILE",
+        help="A readiness policy (TOML). Default: the [policy] table of handoff-brief.toml "
+             "here, if any, else the built-in rules.")(command)
 
 
 def _look_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -95,8 +103,10 @@ def main() -> None:
 @click.option("--pdf-variant", type=click.Choice(PDF_VARIANTS),
               help="PDF/UA-1, or PDF/A-3 carrying the handoff as handoff.json.")
 @_look_options
+@_policy_option
 def render(inputs: tuple[str, ...], output: str | None, fmt: str | None, paper: Any,
-           draft: bool, pdf_variant: Any, brand: str | None, templates: str | None) -> None:
+           draft: bool, pdf_variant: Any, brand: str | None, templates: str | None,
+           policy: str | None) -> None:
     """Render handoffs as briefs: one file each, named by the handoff's id.
 
     Refuses a handoff with error-level findings (exit 1) unless --draft is given.
@@ -111,7 +121,8 @@ def render(inputs: tuple[str, ...], output: str | None, fmt: str | None, paper: 
     with _user_errors():
         options = render_command.RenderOptions(
             sources=list(inputs), output=output, fmt=fmt, draft=draft, pdf_variant=pdf_variant,
-            look=make_look(brand, templates, paper), stdout_is_terminal=sys.stdout.isatty())
+            look=make_look(brand, templates, paper), stdout_is_terminal=sys.stdout.isatty(),
+            policy=make_policy(policy))
         render_command.run(options, outcome)
     _finish(outcome)
 
@@ -123,8 +134,9 @@ def render(inputs: tuple[str, ...], output: str | None, fmt: str | None, paper: 
 @click.option("--pages/--no-pages", default=True, show_default=True,
               help="Render each ready handoff's PDF to check its page budget.")
 @_look_options
+@_policy_option
 def check(inputs: tuple[str, ...], as_json: bool, pages: bool, brand: str | None,
-          templates: str | None) -> None:
+          templates: str | None, policy: str | None) -> None:
     """Report readiness findings for handoffs, one block per handoff.
 
     Exit 0 when every handoff is valid and has no error-level finding, 1 otherwise.
@@ -137,7 +149,7 @@ def check(inputs: tuple[str, ...], as_json: bool, pages: bool, brand: str | None
     outcome = _outcome()
     with _user_errors():
         check_command.run(list(inputs), outcome, as_json=as_json, pages=pages,
-                          look=make_look(brand, templates))
+                          look=make_look(brand, templates), policy=make_policy(policy))
     _finish(outcome)
 
 
@@ -250,10 +262,12 @@ def schema() -> None:
 @click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds one message may take, retries included.")
 @_look_options
+@_policy_option
 def email(inputs: tuple[str, ...], to: tuple[str, ...], cc: tuple[str, ...],
           sender: str | None, reply_to: str | None, subject: str | None, smtp: str | None,
           security: str | None, user: str | None, cafile: str | None, eml: str | None,
-          dry_run: bool, timeout: float, brand: str | None, templates: str | None) -> None:
+          dry_run: bool, timeout: float, brand: str | None, templates: str | None,
+          policy: str | None) -> None:
     """E-mail ready handoffs' briefs to their sellers: text, HTML and the PDF attached.
 
     Handoffs that are not ready are refused (there are no drafts by e-mail); the rest
@@ -273,7 +287,7 @@ def email(inputs: tuple[str, ...], to: tuple[str, ...], cc: tuple[str, ...],
             sources=list(inputs), to=list(to), cc=list(cc), sender=sender, reply_to=reply_to,
             subject=subject, smtp=smtp, security=security or "plain",  # type: ignore[arg-type]
             user=user, cafile=cafile, eml=eml, dry_run=dry_run, timeout=timeout,
-            look=make_look(brand, templates))
+            look=make_look(brand, templates), policy=make_policy(policy))
         email_command.run(options, outcome,
                           password=os.environ.get(email_command.PASSWORD_VARIABLE),
                           now=datetime.datetime.now(datetime.UTC))
@@ -302,8 +316,9 @@ _CRM_CHOICE = click.Choice(crm.names())
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", required=True, metavar="DIR", help="Folder to write into.")
 @_look_options
+@_policy_option
 def crm_export(target: Any, inputs: tuple[str, ...], output: str, brand: str | None,
-               templates: str | None) -> None:
+               templates: str | None, policy: str | None) -> None:
     """Write each ready brief's PDF and what the CRM's own tools take.
 
     Always a manifest.json of what was exported and what was skipped, with the reason.
@@ -315,7 +330,7 @@ def crm_export(target: Any, inputs: tuple[str, ...], output: str, brand: str | N
     outcome = _outcome()
     with _user_errors():
         crm_command.export(target, list(inputs), output, outcome,
-                           look=make_look(brand, templates))
+                           look=make_look(brand, templates), policy=make_policy(policy))
     _finish(outcome)
 
 
@@ -330,8 +345,9 @@ crm_export.help = (crm_export.help or "").replace(
 @click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds one request may take, retries included.")
 @_look_options
+@_policy_option
 def crm_push(target: Any, inputs: tuple[str, ...], base_url: str | None, timeout: float,
-             brand: str | None, templates: str | None) -> None:
+             brand: str | None, templates: str | None, policy: str | None) -> None:
     """Upload each ready brief to its record and add a note, once per brief.
 
     Pushing the same brief again attaches nothing new.
@@ -343,7 +359,8 @@ def crm_push(target: Any, inputs: tuple[str, ...], base_url: str | None, timeout
     outcome = _outcome()
     with _user_errors():
         crm_command.push(target, list(inputs), outcome, environ=os.environ, base_url=base_url,
-                         timeout=timeout, look=make_look(brand, templates))
+                         timeout=timeout, look=make_look(brand, templates),
+                         policy=make_policy(policy))
     _finish(outcome)
 
 
@@ -384,9 +401,11 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 @click.option("--follow-links", is_flag=True,
               help="Read files that links in the input folders lead to outside them.")
 @_look_options
+@_policy_option
 def batch(inputs: tuple[str, ...], output: Path, formats: tuple[str, ...], jobs: int | None,
           suppress: tuple[Path, ...], paper: Any, draft: bool, force: bool,
-          as_json: bool, follow_links: bool, brand: str | None, templates: str | None) -> None:
+          as_json: bool, follow_links: bool, brand: str | None, templates: str | None,
+          policy: str | None) -> None:
     """Render many handoffs: de-duplicated, suppressed, incremental, in parallel.
 
     Every handoff is reported once as rendered, unchanged, not_ready, invalid, duplicate,
@@ -414,6 +433,7 @@ def batch(inputs: tuple[str, ...], output: Path, formats: tuple[str, ...], jobs:
                                formats=formats,  # type: ignore[arg-type]
                                jobs=jobs or 0, suppress=list(suppress), draft=draft,
                                force=force, look=make_look(brand, templates, paper),
+                               policy=make_policy(policy),
                                follow_links=follow_links)
         batch_command.run(options, outcome, as_json=as_json, progress=progress)
     _finish(outcome)
@@ -431,16 +451,23 @@ def batch(inputs: tuple[str, ...], output: Path, formats: tuple[str, ...], jobs:
               help="Renders that may wait for a worker; more get 429.")
 @click.option("--render-timeout", type=click.FloatRange(min=0.01), default=60.0,
               show_default=True, help="Seconds one render may take before a 503.")
+@click.option("--head-timeout", type=click.FloatRange(min=0.1), default=10.0,
+              show_default=True,
+              help="Seconds a client has to send a request's line and headers.")
 @click.option("--suppress", multiple=True, type=click.Path(exists=True, dir_okay=False,
                                                             path_type=Path),
               help="A suppression list for jobs (repeatable).")
 @click.option("--callback-host", "callback_hosts", multiple=True, metavar="HOST[:PORT]",
               help="A host that job callbacks may go to (repeatable).")
 @click.option("--paper", type=click.Choice(PAPERS), help="Default: the brand's, else a4.")
+@click.option("--policy", "policies", multiple=True, metavar="[NAME=]FILE",
+              help="A readiness policy (TOML); several as NAME=FILE, chosen per request with "
+                   "?policy=NAME (the first is the default).")
 @_look_options
 def serve(host: str, port: int, jobs: int | None, data_dir: str, max_queue: int,
-          render_timeout: float, suppress: tuple[Path, ...], callback_hosts: tuple[str, ...],
-          paper: Any, brand: str | None, templates: str | None) -> None:
+          render_timeout: float, head_timeout: float, suppress: tuple[Path, ...],
+          callback_hosts: tuple[str, ...], paper: Any, brand: str | None, templates: str | None,
+          policies: tuple[str, ...]) -> None:
     """Serve the API (/v1, OpenAPI at /docs) and the review page (/) over HTTP.
 
     HANDOFF_API_TOKEN set: every /v1 request needs `Authorization: Bearer <token>`; not
@@ -458,9 +485,55 @@ def serve(host: str, port: int, jobs: int | None, data_dir: str, max_queue: int,
         settings = ServiceSettings(
             data_dir=serve_command.data_folder(data_dir), look=make_look(brand, templates, paper),
             jobs=jobs or 0, max_queue=max_queue, render_deadline=render_timeout,
-            suppress=tuple(suppress), callback_hosts=tuple(callback_hosts))
+            head_timeout=head_timeout,
+            suppress=tuple(suppress), callback_hosts=tuple(callback_hosts),
+            policies=serve_command.policies(policies))
         settings = serve_command.settings_from_environment(settings)
         serve_command.serve(settings, host, port, lambda line: click.echo(line))
+
+
+@main.group(name="policy")
+def policy_group() -> None:
+    """Readiness policies: a buyer's standard for when a handoff is ready.
+
+    A policy is a TOML file given with --policy FILE, or the [policy] table of
+    handoff-brief.toml here; it sets each rule's level (error, warning, off) and the
+    thresholds. Without one, the built-in rules apply.
+
+    \b
+    Example:
+        handoff-brief policy show > policy.toml
+    """
+
+
+@policy_group.command("show")
+@_policy_option
+def policy_show(policy: str | None) -> None:
+    """Print the policy in force as TOML: every key, every rule, with its value.
+
+    \b
+    Example:
+        handoff-brief policy show > policy.toml
+        handoff-brief policy show --policy policy.toml
+    """
+    from .commands.policy import show_text
+
+    with _user_errors():
+        text = show_text(policy, Path.cwd())
+    click.echo(text, nl=False)
+
+
+@policy_group.command("schema")
+def policy_schema() -> None:
+    """Print the JSON Schema of a policy file (and of the [policy] table).
+
+    \b
+    Example:
+        handoff-brief policy schema > policy.schema.json
+    """
+    from .commands.policy import schema_text
+
+    click.echo(schema_text())
 
 
 for _command in (render, check, batch, email, crm_export, crm_push):

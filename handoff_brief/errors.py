@@ -57,6 +57,11 @@ class Problem:
         return {"path": self.path, "line": self.line, "message": self.message}
 
 
+#: Problems a report lists for one handoff; the rest are counted (a body of 100,000 unknown
+#: keys should not make an answer of megabytes).
+SHOWN_PROBLEMS = 100
+
+
 class InvalidHandoff(HandoffBriefError):
     """The input is not a handoff of the format: every problem found, not just the first."""
 
@@ -70,6 +75,12 @@ class InvalidHandoff(HandoffBriefError):
         lines = "\n".join(f"  {problem}" for problem in problems)
         super().__init__(f"{self.headline}:\n{lines}\nFix the input; `handoff-brief schema` "
                          "prints the format as JSON Schema.")
+
+    def shown(self, limit: int = SHOWN_PROBLEMS) -> tuple[list[Problem], str | None]:
+        """The first `limit` problems, and a line saying how many more there are (or None)."""
+        more = len(self.problems) - limit
+        return (self.problems[:limit],
+                f"... and {more:,} more problems; fix these first" if more > 0 else None)
 
 
 class NotReady(HandoffBriefError):

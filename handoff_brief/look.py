@@ -8,6 +8,8 @@ A brand file is TOML (the one given, else `handoff-brief.toml` in the current fo
     paper = "letter"           # a4 | letter
     footer = "Confidential: prepared for Acme sales only"
 
+    [policy]                   # a readiness policy (policy.py); the look ignores it
+
 A templates folder (as `handoff-brief templates DIR` writes it) holds
 `templates/` and `styles/`; a file there replaces the built-in one of the same name, and an
 override can extend the built-in version of itself as `default:<name>`.
@@ -32,6 +34,8 @@ from .outputs import copy_new_files
 
 BRAND_FILE = "handoff-brief.toml"
 BRAND_KEYS = ("company", "logo", "accent", "paper", "footer")
+#: The table of a brand file that holds a readiness policy (`policy.py`), beside the look.
+POLICY_TABLE = "policy"
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 #: An override template or stylesheet; the built-in ones are a few kilobytes.
 MAX_OVERRIDE_BYTES = 2 * 1024 * 1024
@@ -208,7 +212,10 @@ def load_brand(path: Path) -> Brand:
         raise HandoffBriefError(f"{where}: is not valid TOML ({error})") from None
     problems = []
     for key in data:
-        if key not in BRAND_KEYS:
+        if key == POLICY_TABLE:  # a readiness policy (policy.py reads it), not the look
+            if not isinstance(data[key], dict):
+                problems.append(f"{key}: must be a table of policy keys, written [{key}]")
+        elif key not in BRAND_KEYS:
             problems.append(f"{key}: unknown key (known: {', '.join(BRAND_KEYS)})")
     for key in BRAND_KEYS:
         if key in data and not isinstance(data[key], str):

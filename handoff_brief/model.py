@@ -246,7 +246,8 @@ class NextAction(_Model):
     owner: Line | None = _about(None, "Who does it. Readiness: next-action-missing when "
                                 "absent.", "Sam Lee")
     due: Date | None = _about(None, "By when, as YYYY-MM-DD. Readiness: next-action-missing "
-                              "when absent.", "2026-12-05")
+                              "when absent; next-action-late when a policy limits how soon.",
+                              "2026-12-05")
     with_: Line | None = _about(None, "The contact it is done with, by name.", "Jonas Weber",
                                 alias="with")
     why: Text | None = _about(
@@ -265,7 +266,8 @@ class FitReason(_Model):
         "Third-party logistics operator with six DACH warehouses, squarely in the ICP.")
     evidence: list[Slug] = _about(
         ..., "The ids of the evidence items that show it. Readiness: fit-without-evidence "
-        "when empty or absent; unknown-evidence-ref when an id does not exist.",
+        "when empty or absent; unknown-evidence-ref when an id does not exist; under a "
+        "policy, fit-thin-evidence (too few) and fit-only-inferred (too few known facts).",
         ["headcount", "sites"], default_factory=list)
 
 
@@ -431,7 +433,8 @@ class Handoff(_Model):
         ..., "How deeply the opportunity was qualified: qualified (fit and evidence), warmed "
         "(plus engagement), call-qualified (plus a discovery call). It decides the template, "
         "the sections required and the page budget: qualified and warmed 1 page, "
-        "call-qualified 2 (over-page-budget).", "call-qualified")
+        "call-qualified 2 (over-page-budget); a policy may require more fields per tier "
+        "(tier-missing-field).", "call-qualified")
     prepared_on: Date = _about(
         ..., "When the handoff was prepared, as YYYY-MM-DD; evidence checked more than 90 "
         "days before is stale (stale-evidence).", "2026-11-20")
@@ -470,7 +473,8 @@ class Handoff(_Model):
     disqualifiers: list[Disqualifier] | None = _about(
         None, "The checks that could rule the opportunity out, and their results. Readiness: "
         "no-disqualifiers-checked when absent or empty; disqualifier-flagged; "
-        "disqualifier-unknown.", [{"check": "Existing customer", "result": "clear"}])
+        "disqualifier-unknown; required-check-missing when a policy requires a check that is "
+        "not here.", [{"check": "Existing customer", "result": "clear"}])
     uncertainties: list[Text] = _about(
         ..., "What is known to be unknown. Readiness: no-uncertainty-stated when there is "
         "none, no evidence is inferred and no check came back unknown.",

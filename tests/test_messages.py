@@ -453,7 +453,8 @@ def test_the_readme_rule_table_is_the_one_the_code_generates() -> None:
     from handoff_brief.check import RULES, rules_table
 
     table = rules_table()
-    assert table.splitlines()[:2] == ["| rule | level | when | fix |", "|---|---|---|---|"]
+    assert table.splitlines()[:2] == ["| rule | level | policy key | when | fix |",
+                                      "|---|---|---|---|---|"]
     assert len(table.splitlines()) == 2 + len(RULES)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert table in readme

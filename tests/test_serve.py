@@ -483,3 +483,30 @@ def test_a_job_survives_sigkill_and_nothing_is_rendered_twice(tmp_path: Path) ->
     for name, stat in before.items():  # the briefs written before the kill were kept
         after = (briefs / f"{name}.pdf").stat()
         assert (after.st_ino, after.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns), name
+
+
+def test_requests_choose_among_the_servers_policies(tmp_path: Path) -> None:
+    strict = tmp_path / "strict.toml"
+    strict.write_text('name = "Strict buyer"\nrequired_checks = ["Credit check"]\n')
+    loose = tmp_path / "loose.toml"
+    loose.write_text('name = "Loose buyer"\n[rules]\nno-uncertainty-stated = "off"\n')
+    with serving(tmp_path, "--policy", f"loose={loose}", "--policy", f"strict={strict}") \
+            as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        default = client.post("/v1/check", content=QUALIFIED, headers=YAML)
+        chosen = client.post("/v1/check?policy=strict", content=QUALIFIED, headers=YAML)
+        unknown = client.post("/v1/check?policy=nope", content=QUALIFIED, headers=YAML)
+        refused = client.post("/v1/briefs?format=md&policy=strict", content=QUALIFIED,
+                              headers=YAML)
+        job = client.post("/v1/jobs", json={"handoffs": [as_json(QUALIFIED)],
+                                            "formats": ["md"], "policy": "strict"}).json()
+        document = wait_done(client, job["status_url"])
+        bad_job = client.post("/v1/jobs", json={"handoffs": [{}], "policy": "nope"})
+    assert (default.status_code, default.json()["ready"]) == (200, True)
+    assert chosen.json()["ready"] is False
+    assert [(f["rule"], f["policy"]) for f in chosen.json()["findings"]] == [
+        ("required-check-missing", "Strict buyer")]
+    message = {"error": "policy: this server has no policy 'nope'; it has 'loose', 'strict'"}
+    assert (unknown.status_code, unknown.json()) == (422, message)
+    assert (bad_job.status_code, bad_job.json()) == (422, message)
+    assert (refused.status_code, refused.json()["ready"]) == (422, False)
+    assert document["handoffs"][0]["status"] == "not_ready"

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..choices import FORMAT_SUFFIXES, FORMATS, Format, Paper
 from ..errors import HandoffBriefError
 from ..look import Look, find_brand, templates_folder
+from ..policy import Policy, find_policy
 
 Echo = Callable[[str, bool], None]
 
@@ -55,6 +56,12 @@ def make_look(brand: str | None, templates: str | None, paper: Paper | None = No
     """The brand (given, else `handoff-brief.toml` here), the overrides and the paper."""
     return Look(brand=find_brand(brand, Path.cwd()), templates=templates_folder(templates),
                 paper=paper)
+
+
+def make_policy(policy: str | None) -> Policy:
+    """The policy file given, else the `[policy]` table of `handoff-brief.toml` here, else
+    the built-in rules."""
+    return find_policy(policy, Path.cwd())
 
 
 def output_format(output: str | None, fmt: str | None) -> Format:

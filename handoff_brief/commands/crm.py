@@ -23,6 +23,7 @@ from ..crm.export import Export
 from ..errors import HandoffBriefError, InvalidHandoff
 from ..inputs import Ids, SameId, read
 from ..look import Look
+from ..policy import Policy
 from ..retry import RetryPolicy
 from .common import Outcome, plural
 
@@ -42,13 +43,13 @@ class Skipped:
 
 
 def export(crm: CrmName, sources: list[str], folder: str, outcome: Outcome | None = None, *,
-           look: Look | None = None) -> Outcome:
+           look: Look | None = None, policy: Policy | None = None) -> Outcome:
     """Each ready brief's PDF and what the CRM's own tools take, and a manifest."""
     outcome = outcome or Outcome()
     adapter = registry.adapter(crm)
     target = Export(adapter, Path(folder))
     total = 0
-    for item in _handoffs(adapter, sources, look):
+    for item in _handoffs(adapter, sources, look, policy):
         total += 1
         if isinstance(item, Brief):
             try:
@@ -66,7 +67,8 @@ def export(crm: CrmName, sources: list[str], folder: str, outcome: Outcome | Non
 
 def push(crm: CrmName, sources: list[str], outcome: Outcome | None = None, *,
          environ: Mapping[str, str], base_url: str | None = None, timeout: float = 60.0,
-         sleep: Callable[[float], None] | None = None, look: Look | None = None) -> Outcome:
+         sleep: Callable[[float], None] | None = None, look: Look | None = None,
+         policy: Policy | None = None) -> Outcome:
     """Attach each ready brief to its record and add a note, once per brief.
 
     Requests are retried within `timeout` seconds each, every retry announced; a refused
@@ -75,14 +77,14 @@ def push(crm: CrmName, sources: list[str], outcome: Outcome | None = None, *,
     outcome = outcome or Outcome()
     adapter = registry.adapter(crm)
     http = _http()
-    policy = RetryPolicy(deadline=timeout, sleep=sleep or time.sleep, notify=outcome.note)
+    retrying = RetryPolicy(deadline=timeout, sleep=sleep or time.sleep, notify=outcome.note)
     try:
-        api = http.connect(adapter, environ, base_url=base_url, policy=policy)
+        api = http.connect(adapter, environ, base_url=base_url, policy=retrying)
     except http.MissingCredentials as error:
         raise HandoffBriefError(f"crm push --to {crm} needs {' and '.join(error.missing)} in "
                                 "the environment") from None
     counts = {"attached": 0, "already attached": 0, "skipped": 0, "failed": 0}
-    items = _handoffs(adapter, sources, look)
+    items = _handoffs(adapter, sources, look, policy)
     total = 0
     with closing(api):
         for item in items:
@@ -91,7 +93,12 @@ def push(crm: CrmName, sources: list[str], outcome: Outcome | None = None, *,
                 counts["skipped"] += 1
                 _report(item, outcome)
                 continue
-            brief = CrmBrief.of(item)
+            try:
+                brief = CrmBrief.of(item)
+            except Skip as skip:
+                counts["skipped"] += 1
+                _report(Skipped(item.source, item.id, skip.message, skip.failure), outcome)
+                continue
             try:
                 result = adapter.push(api, brief)
             except http.AuthError as error:
@@ -133,7 +140,8 @@ def _http() -> ModuleType:
     return http
 
 
-def _handoffs(crm: Adapter, sources: list[str], look: Look | None) -> Iterator[Brief | Skipped]:
+def _handoffs(crm: Adapter, sources: list[str], look: Look | None,
+              policy: Policy | None) -> Iterator[Brief | Skipped]:
     """Each handoff of the inputs in order: a `Brief` that can go to `crm` (not rendered
     yet), else why not."""
     ids = Ids()
@@ -149,7 +157,7 @@ def _handoffs(crm: Adapter, sources: list[str], look: Look | None) -> Iterator[B
         except SameId as error:
             yield Skipped(position, handoff.id, error.reason, True)
             continue
-        brief = Brief(handoff, source=position, look=look)
+        brief = Brief(handoff, source=position, look=look, policy=policy)
         try:
             eligible(brief, crm)
         except Skip as skip:

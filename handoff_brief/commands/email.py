@@ -25,6 +25,7 @@ from ..look import Look
 from ..mail import MailError, NoRecipient, Outgoing, Sender
 from ..mail.smtp import Advice
 from ..outputs import ensure_folder, write_output
+from ..policy import Policy
 from .common import Outcome, UsageProblem, plural
 from .wording import explain as explain_setting
 
@@ -61,6 +62,7 @@ class EmailOptions:
     dry_run: bool
     timeout: float = mail.DEFAULT_TIMEOUT
     look: Look | None = None
+    policy: Policy | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def _run(options: EmailOptions, outcome: Outcome, *, password: str | None, now: 
         for document in documents:
             total += 1
             try:
-                item = _compose(document, headers, ids, look=options.look, now=now)
+                item = _compose(document, headers, ids, look=options.look, now=now,
+                                policy=options.policy)
             except HandoffBriefError as error:
                 outcome.note(f"not sent: {explain(error)}")
                 failed += 1
@@ -176,11 +179,12 @@ def _settings(options: EmailOptions, password: str | None) -> mail.SmtpSettings:
 
 
 def _compose(document: Document, headers: _Headers, ids: Ids | None, *, look: Look | None,
+             policy: Policy | None,
              now: dt.datetime) -> Outgoing:
     handoff = document.validate()
     if ids is not None:  # files named by id: never two briefs under one name
         ids.claim(handoff.id, document.position)
-    return mail.compose(Brief(handoff, source=document.position, look=look),
+    return mail.compose(Brief(handoff, source=document.position, look=look, policy=policy),
                         sender=headers.sender, to=headers.to, cc=headers.cc,
                         reply_to=headers.reply_to, subject=headers.subject, now=now)
 

@@ -12,6 +12,7 @@ from ..errors import HandoffBriefError
 from ..inputs import Document, Ids, read_ahead
 from ..look import Look
 from ..outputs import STDOUT, ensure_folder, write_output
+from ..policy import Policy
 from .common import Outcome, UsageProblem, output_format, plural
 from .wording import explain
 
@@ -24,6 +25,7 @@ class RenderOptions:
     draft: bool = False
     pdf_variant: PdfVariant | None = None
     look: Look = field(default_factory=Look)
+    policy: Policy | None = None
     stdout_is_terminal: bool = False
 
 
@@ -97,6 +99,7 @@ def _render_one(document: Document, options: RenderOptions, fmt: str, folder: Pa
     if target != STDOUT:
         ids.claim(handoff.id, name)
     brief = Brief(handoff, source=name, look=options.look, draft=options.draft,
+                  policy=options.policy,
                   pdf_variant=options.pdf_variant)
     result = brief.render(fmt)  # type: ignore[arg-type]
     write_output(target, result.data)

@@ -16,12 +16,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..policy import Policy, find_policy
 from ..service.callback import parse_allowed
+from ..service.protocol import protocol
 from ..service.settings import ServiceSettings
 from ..suppress import Suppressions
 from .common import UsageProblem
 
 TOKEN_VARIABLE = "HANDOFF_API_TOKEN"
+#: Connections and requests at once; past it uvicorn answers 503 at once.
+MAX_CONNECTIONS = 256
 SECRET_VARIABLE = "HANDOFF_CALLBACK_SECRET"
 
 
@@ -72,7 +76,8 @@ def serve(settings: ServiceSettings, host: str, port: int,
     app = create_app(settings, on_ready=lambda: say(f"serving on {url}"))
     config = uvicorn.Config(app, log_level="info", access_log=True, server_header=False,
                             proxy_headers=False, timeout_graceful_shutdown=10,
-                            log_config=_log_config(uvicorn.config.LOGGING_CONFIG))
+                            log_config=_log_config(uvicorn.config.LOGGING_CONFIG),
+                            http=protocol(settings.head_timeout), limit_concurrency=MAX_CONNECTIONS)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -111,6 +116,25 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def policies(values: tuple[str, ...], folder: Path | None = None) -> tuple[tuple[str, Policy], ...]:
+    """`--policy FILE` or `--policy NAME=FILE`, repeatable: the policies a request may name,
+    each by its NAME (else the file's own `name`); none given: the one `find_policy` finds."""
+    folder = folder or Path.cwd()
+    if not values:
+        found = find_policy(None, folder)
+        return ((found.name, found),)
+    named: dict[str, Policy] = {}
+    for value in values:
+        name, _, file = value.rpartition("=") if "=" in value else ("", "", value)
+        policy = find_policy(file, folder)
+        name = name.strip() or policy.name
+        if name in named:
+            raise UsageProblem(f"--policy {value}: a policy named {name!r} is given twice; "
+                               "name each one: --policy NAME=FILE")
+        named[name] = policy
+    return tuple(named.items())
 
 
 def data_folder(value: str | None) -> Path:

@@ -83,8 +83,13 @@ class CrmBrief:
 
     @classmethod
     def of(cls, brief: Brief) -> CrmBrief:
-        """The brief's PDF, rendered once; `NotReady` unless the brief is ready."""
-        pdf = brief.render("pdf").data
+        """The brief's PDF, rendered once; `Skip` unless the brief is ready (a policy may make
+        its page budget an error, known only once the PDF is rendered)."""
+        try:
+            pdf = brief.render("pdf").data
+        except NotReady as error:
+            raise Skip(f"not handoff-ready ({', '.join(error.rules)})", failure=True,
+                       rules=tuple(error.rules)) from None
         return cls(brief.source, brief.handoff, pdf, hashlib.sha256(pdf).hexdigest()[:12])
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,14 +17,18 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from ..choices import FORMATS, Format, PdfVariant
 from ..errors import HandoffBriefError
 from ..model import Handoff
+from ..policy import Policy
 from . import work
 from .callback import BadCallback, CallbackHosts
 from .jobs import JobRunner, job_document
@@ -88,6 +93,9 @@ class JobIn(BaseModel):
     draft: bool = Field(default=False, description="Render not-ready handoffs as drafts")
     callback_url: str | None = Field(default=None, description="POSTed the job document, "
                                      "signed, when the job is done (hosts the server allows)")
+    policy: str | None = Field(default=None, description="The readiness policy, by the name "
+                               "the server gives it (`serve --policy NAME=FILE`); default: "
+                               "the server's first")
 
 
 class JobAccepted(BaseModel):
@@ -148,6 +156,20 @@ def create_app(settings: ServiceSettings,
         return JSONResponse({"error": error.message}, status_code=error.status,
                             headers=error.headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        # A bad query parameter: one message, as every other refusal, not FastAPI's `detail`.
+        item = error.errors()[0]
+        where = ".".join(str(part) for part in item["loc"])
+        return JSONResponse({"error": f"{where}: {item['msg']}"}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def no_route(request: Request, error: HTTPException) -> JSONResponse:
+        messages = {404: f"no route {request.url.path!r} on this server; /docs lists them",
+                    405: f"{request.method} is not allowed on {request.url.path!r}"}
+        return JSONResponse({"error": messages.get(error.status_code, str(error.detail))},
+                            status_code=error.status_code, headers=error.headers)
+
     @app.middleware("http")
     async def count(request: Request,
                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -183,10 +205,11 @@ def create_app(settings: ServiceSettings,
 
     @app.post("/v1/check", tags=["briefs"], dependencies=[Auth], openapi_extra=handoff_body,
               responses={200: {"model": CheckOut}, 422: {"model": InvalidOut}})
-    async def check(request: Request) -> JSONResponse:
+    async def check(request: Request, policy: PolicyName = None) -> JSONResponse:
         """The readiness findings for one handoff (JSON or YAML body)."""
+        chosen = _policy(settings, policy)
         raw, suffix = await _body(request, settings.max_body)
-        result = await _in_pool(state["pool"], settings, work.check_body, raw, suffix)
+        result = await _in_pool(state["pool"], settings, work.check_body, raw, suffix, chosen)
         if result["kind"] == "invalid":
             return JSONResponse({"problems": result["problems"]}, status_code=422)
         return JSONResponse({k: result[k] for k in ("id", "ready", "findings")})
@@ -198,14 +221,16 @@ def create_app(settings: ServiceSettings,
                          422: {"description": "Invalid (`problems`) or not ready "
                                               "(`ready: false` and `findings`)"}})
     async def briefs(request: Request, format: Format = "pdf",  # noqa: A002
-                     pdf_variant: PdfVariant | None = None, draft: bool = False) -> Response:
+                     pdf_variant: PdfVariant | None = None, draft: bool = False,
+                     policy: PolicyName = None) -> Response:
         """One handoff's brief; a handoff that is not ready is refused with its findings,
         unless `draft`."""
+        chosen = _policy(settings, policy)
         raw, suffix = await _body(request, settings.max_body)
         pool: WorkerPool = state["pool"]
         started = asyncio.get_running_loop().time()
         result = await _in_pool(pool, settings, work.render_body, raw, suffix, format,
-                                pdf_variant, draft)
+                                pdf_variant, draft, chosen)
         if result["kind"] == "invalid":
             return JSONResponse({"problems": result["problems"]}, status_code=422)
         if result["kind"] == "not_ready":
@@ -233,19 +258,18 @@ def create_app(settings: ServiceSettings,
     async def submit(request: Request) -> JSONResponse:
         """Many handoffs at once, classified and rendered as `handoff-brief batch` does."""
         raw, _ = await _body(request, settings.max_body)
-        try:
-            job_in = JobIn.model_validate_json(raw)
-        except ValueError as error:
-            raise ApiError(422, _first_error(error)) from None
+        job_in = await asyncio.to_thread(_job_in, raw)
         if job_in.callback_url is not None:
             try:
                 job_in.callback_url = hosts.check(job_in.callback_url)
             except BadCallback as error:
                 raise ApiError(422, error.message) from None
+        _policy(settings, job_in.policy)
         store: Store = state["store"]
         job = await asyncio.to_thread(store.add, job_in.handoffs, {
             "formats": sorted(set(job_in.formats), key=FORMATS.index),
-            "draft": job_in.draft, "callback_url": job_in.callback_url})
+            "draft": job_in.draft, "callback_url": job_in.callback_url,
+            "policy": job_in.policy})
         state["runner"].wake()
         url = f"/v1/jobs/{job.id}"
         return JSONResponse({"id": job.id, "status_url": url}, status_code=202,
@@ -256,7 +280,7 @@ def create_app(settings: ServiceSettings,
     async def job_status(job_id: str, wait: Annotated[float, Query(
             ge=0, le=60, description="Seconds to wait for the job to change (progress, or "
                                      "done) before answering, if it is not done")] = 0,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """The job: queued, running (with progress) or done (every handoff's status)."""
         seen = versions.get(job_id, 0)
         job = await asyncio.to_thread(state["store"].get, job_id)
@@ -268,7 +292,9 @@ def create_app(settings: ServiceSettings,
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), wait)
             job = await asyncio.to_thread(state["store"].get, job_id) or job
-        return job_document(job, state["runner"].progress.get(job_id))
+        document = job_document(job, state["runner"].progress.get(job_id))
+        # Encoded off the event loop: the document of a large job runs to megabytes.
+        return await asyncio.to_thread(JSONResponse, document)
 
     @app.get("/v1/jobs/{job_id}/files/{name}", tags=["jobs"], dependencies=[Auth],
              response_class=FileResponse, responses={404: {"model": ErrorOut}})
@@ -302,6 +328,22 @@ def create_app(settings: ServiceSettings,
     return app
 
 
+PolicyName = Annotated[str | None, Query(description="The readiness policy, by the name the "
+                                          "server gives it (`serve --policy NAME=FILE`); "
+                                          "default: the server's first")]
+
+
+def _policy(settings: ServiceSettings, name: str | None) -> Policy:
+    """The policy a request names, else the server's first; 422 for a name it does not have."""
+    if name is None:
+        return settings.policies[0][1]
+    for known, policy in settings.policies:
+        if known == name:
+            return policy
+    raise ApiError(422, f"policy: this server has no policy {name!r}; it has "
+                        f"{', '.join(repr(n) for n in settings.policy_names)}")
+
+
 def _handoff_body_docs() -> dict[str, Any]:
     ref = {"schema": {"$ref": "#/components/schemas/Handoff"}}
     return {"requestBody": {"required": True, "description": "One handoff",
@@ -316,11 +358,15 @@ async def _body(request: Request, limit: int) -> tuple[bytes, str]:
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody to answer; said so for the log, without a traceback
+        raise ApiError(400, "the client closed the connection before the end of its "
+                            "body") from None
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media and media not in BODY_TYPES:
         raise ApiError(415, f"cannot read a body of type {media!r}; send application/json "
@@ -346,6 +392,21 @@ async def _in_pool(pool: WorkerPool, settings: ServiceSettings,
         raise ApiError(503, f"{error.message}; try again", {"Retry-After": "1"}) from None
     except HandoffBriefError as error:  # e.g. a template override that fails on this handoff
         raise ApiError(500, error.message) from None
+
+
+def _job_in(raw: bytes) -> JobIn:
+    """The job's request (read off the event loop: up to 2 MiB of JSON), or a 422."""
+    try:
+        job_in = JobIn.model_validate_json(raw)
+    except ValueError as error:
+        raise ApiError(422, _first_error(error)) from None
+    for index, handoff in enumerate(job_in.handoffs):
+        try:  # the parser takes them; the job's JSON file would not be JSON with them
+            json.dumps(handoff, allow_nan=False)
+        except ValueError:
+            raise ApiError(422, f"handoffs.{index}: NaN and Infinity are not JSON numbers; "
+                                "send a number, or the text as a string") from None
+    return job_in
 
 
 def _first_error(error: ValueError) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from .. import batch
 from ..batch_report import Report
 from ..choices import BATCH_STATUSES
+from ..policy import Policy
 from .callback import deliver
 from .pool import WorkerPool
 from .settings import ServiceSettings
@@ -91,7 +92,7 @@ class JobRunner:
             inputs=[str(self.store.inputs(job.id))], outdir=self.store.outputs(job.id),
             formats=tuple(request["formats"]), jobs=self.pool.workers,
             suppress=list(self.settings.suppress), draft=bool(request.get("draft")),
-            look=self.settings.look)
+            look=self.settings.look, policy=self._policy(request.get("policy")))
 
         def progress(done: int, total: int) -> None:
             self.progress[job.id] = (done, total)
@@ -108,6 +109,11 @@ class JobRunner:
         self._on_change(job.id)
         if job.callback:
             self._callbacks.submit(self._call_back, job.id)
+
+    def _policy(self, name: str | None) -> Policy:
+        """The job's policy; the server's first when it named none, or one the server no
+        longer has (it was restarted with other policies)."""
+        return dict(self.settings.policies).get(name or "", self.settings.policies[0][1])
 
     def _call_back(self, job_id: str) -> None:
         job = self.store.get(job_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import pickle
 import queue
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from ..errors import HandoffBriefError
@@ -104,6 +106,8 @@ class WorkerPool(Executor):
                    deadline: float | None = None) -> Future[Any]:
         """Work someone waits for: first in line; `Busy` when `max_waiting` already wait."""
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the pool is shut down")
             if self._waiting_now >= self.max_waiting:
                 raise Busy(self._waiting_now, self._retry_after())
             self._waiting_now += 1
@@ -194,6 +198,10 @@ class _Slot(threading.Thread):
             self.pool._started(task)
             try:
                 self.call(task)
+            except Exception as error:  # a fault of ours: this call fails, the slot goes on
+                if not task.future.done():
+                    task.future.set_exception(error)
+                self.replace()
             finally:
                 self.pool._finished()
 
@@ -206,19 +214,33 @@ class _Slot(threading.Thread):
             except Exception as error:
                 task.future.set_exception(WorkerDied(f"no worker could be started ({error})"))
                 return
-        assert self.connection is not None
+        connection = self.connection  # `shutdown(wait=False)` may reset it from another thread
+        assert connection is not None
         try:
-            self.connection.send(task.call)
-            if not self.connection.poll(task.deadline):
+            message = ForkingPickler.dumps(task.call)
+        except Exception as error:  # nothing was sent: the worker is still ready
+            task.future.set_exception(TypeError(
+                f"the call cannot be sent to a worker process ({type(error).__name__}: "
+                f"{error})"))
+            return
+        try:
+            connection.send_bytes(message)
+            if not connection.poll(task.deadline):
                 self.replace()
                 task.future.set_exception(Overran(
                     f"took longer than its {task.deadline:g} s deadline; stopped"))
                 return
-            outcome, value = self.connection.recv()
+            answer = connection.recv_bytes()
         except (EOFError, OSError):
             self.replace()
             task.future.set_exception(WorkerDied(
                 "the worker process died (killed by the system?) before it finished"))
+            return
+        try:
+            outcome, value = ForkingPickler.loads(answer)
+        except Exception as error:  # read whole: the worker is still ready
+            task.future.set_exception(RuntimeError(
+                f"the worker's answer cannot be read ({type(error).__name__}: {error})"))
             return
         if outcome == "ok":
             task.future.set_result(value)
@@ -236,27 +258,35 @@ class _Slot(threading.Thread):
         # Ready once set up (fonts, stylesheets, templates), not merely started.
         try:
             if not ours.poll(SETUP_TIMEOUT):
+                self.kill_worker()
                 raise WorkerDied(f"a worker took more than {SETUP_TIMEOUT} s to set up")
             outcome, value = ours.recv()
         except (EOFError, OSError):
+            self.kill_worker()
             raise WorkerDied("a worker process died while it was setting up") from None
         if outcome != "ready":
             self.kill_worker()
             raise value
 
     def kill_worker(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.join()
-        if self.connection is not None:
-            self.connection.close()
+        # Called by this slot's thread and by `shutdown(wait=False)`: each takes its own copy.
+        process, connection = self.process, self.connection
         self.process = self.connection = None
+        if process is not None:
+            process.kill()
+            process.join()
+        if connection is not None:
+            connection.close()
 
     def replace(self) -> None:
         """A fresh worker in place of this one, ready for the next call (if it cannot be
-        started now, the next call tries again and says why it could not)."""
+        started now, the next call tries again and says why it could not); none once the
+        pool is shut down."""
         self.kill_worker()
-        self.pool.replaced += 1
+        with self.pool._lock:
+            self.pool.replaced += 1
+            if self.pool._closed:
+                return
         with contextlib.suppress(Exception):
             self.start_worker()
 
@@ -267,7 +297,7 @@ def _serve(connection: Connection, setup: Callable[..., None], args: tuple[Any, 
     try:
         setup(*args)
     except Exception as error:
-        connection.send(("error", error))
+        connection.send(("error", _portable(error)))
         return
     connection.send(("ready", None))
     while True:
@@ -278,8 +308,20 @@ def _serve(connection: Connection, setup: Callable[..., None], args: tuple[Any, 
         try:
             reply: tuple[str, Any] = ("ok", fn(*call_args, **kwargs))
         except Exception as error:  # sent back whole; the caller's future raises it
-            reply = ("error", error)
+            reply = ("error", _portable(error))
         try:
             connection.send(reply)
         except Exception as error:  # an unpicklable result or error: its description
             connection.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+
+
+def _portable(error: Exception) -> Exception:
+    """`error` if it survives the trip back (an exception whose `__init__` takes other
+    arguments than its `args` does not), else one that says the same."""
+    try:
+        pickle.loads(ForkingPickler.dumps(error))
+    except Exception:
+        if isinstance(error, HandoffBriefError):
+            return HandoffBriefError(error.message)
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error

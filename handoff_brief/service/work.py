@@ -14,9 +14,10 @@ from ..assets import samples_dir
 from ..brief import Brief
 from ..check import RULE_HELP, Finding
 from ..choices import Format, PdfVariant
-from ..errors import HandoffBriefError, InvalidHandoff
+from ..errors import HandoffBriefError, InvalidHandoff, NotReady
 from ..load import load_bytes
 from ..look import Look
+from ..policy import DEFAULT_POLICY, Policy
 from ..render import compile_templates
 
 #: How messages name the handoff of a request.
@@ -44,26 +45,31 @@ def finding(found: Finding | dict[str, str]) -> dict[str, str]:
     return {**fields, "fix": RULE_HELP.get(fields["rule"], ("", ""))[1]}
 
 
-def check_body(raw: bytes, suffix: str) -> dict[str, Any]:
+def check_body(raw: bytes, suffix: str, policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:
     """`{"kind": "invalid", "problems"}` or `{"kind": "checked", "id", "ready", "findings"}`."""
-    brief = _brief(raw, suffix)
+    brief = _brief(raw, suffix, policy=policy)
     if isinstance(brief, InvalidHandoff):
         return _invalid(brief)
     return _checked(brief)
 
 
 def _brief(raw: bytes, suffix: str, draft: bool = False,
-           pdf_variant: PdfVariant | None = None) -> Brief | InvalidHandoff:
+           pdf_variant: PdfVariant | None = None,
+           policy: Policy = DEFAULT_POLICY) -> Brief | InvalidHandoff:
     try:
         handoff = load_bytes(raw, BODY, suffix=suffix)
     except InvalidHandoff as error:
         return error
     return Brief(handoff, source=BODY, look=_LOOK.get("look") or Look(), draft=draft,
-                 pdf_variant=pdf_variant)
+                 pdf_variant=pdf_variant, policy=policy)
 
 
 def _invalid(error: InvalidHandoff) -> dict[str, Any]:
-    return {"kind": "invalid", "problems": [p.as_dict() for p in error.problems]}
+    shown, more = error.shown()
+    problems = [p.as_dict() for p in shown]
+    if more:  # a body of 100,000 unknown keys, say
+        problems.append({"path": "", "line": None, "message": more})
+    return {"kind": "invalid", "problems": problems}
 
 
 def _checked(brief: Brief) -> dict[str, Any]:
@@ -72,15 +78,18 @@ def _checked(brief: Brief) -> dict[str, Any]:
 
 
 def render_body(raw: bytes, suffix: str, fmt: Format, pdf_variant: PdfVariant | None,
-                draft: bool) -> dict[str, Any]:
+                draft: bool, policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:
     """As `check_body`, or `{"kind": "not_ready", ...}` (not ready and not a draft), or
     `{"kind": "rendered", "id", "ready", "findings", "data", "pages", "etag"}`."""
-    brief = _brief(raw, suffix, draft, pdf_variant)
+    brief = _brief(raw, suffix, draft, pdf_variant, policy)
     if isinstance(brief, InvalidHandoff):
         return _invalid(brief)
     if not brief.ready and not draft:
         return {**_checked(brief), "kind": "not_ready"}
-    rendered = brief.render(fmt)
+    try:
+        rendered = brief.render(fmt)
+    except NotReady:  # its page budget, an error under this policy, once the PDF is known
+        return {**_checked(brief), "kind": "not_ready"}
     return {"kind": "rendered", "id": brief.id, "ready": brief.ready,
             "findings": [finding(f) for f in rendered.findings], "data": rendered.data,
             "pages": rendered.pages, "notices": rendered.notices,
