@@ -28,7 +28,7 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/ruff check handoff_brief tests benchmarks
 	$(BIN)/mypy handoff_brief
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check handoff_brief tests benchmarks

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .assets import assets_digest
+from .assets import assets_digest, folders_digest
 from .batch_report import Entry, InvalidTally, Report, write_reports
 from .brief import Brief
 from .check import PAGE_BUDGET
 from .choices import Format
 from .errors import HandoffBriefError, InvalidHandoff, NotReady, Problem
+from .hygiene import SIMILARITY, ExactKey, Record, find_similar
 from .inputs import Document, Found, discover, documents
 from .lifetime import die_with_parent
 from .load import validate
@@ -35,11 +36,13 @@ from .look import Look
 from .outputs import ensure_folder, write_output
 from .policy import DEFAULT_POLICY, Policy
 from .render import compile_templates
-from .suppress import Suppressions, website_domain
+from .suppress import Suppressions
 
 STATE_FOLDER = ".handoff-brief"
 #: Ids whose briefs would take the place of the batch's own report files.
 RESERVED_IDS = ("report",)
+#: The exact duplicate rules, in the order they are settled.
+EXACT_RULES = ("id", "domain+email", "domain+company")
 Progress = Callable[[int, int], None]
 
 
@@ -68,6 +71,21 @@ class BatchOptions:
     look: Look = field(default_factory=Look)
     follow_links: bool = False
     policy: Policy = DEFAULT_POLICY
+    #: `local` or `tcp://HOST:PORT`: render on a Dask cluster (cluster.py), not a pool.
+    cluster: str | None = None
+    hygiene: Hygiene = field(default_factory=lambda: Hygiene())
+    #: report.html, the buyer's diagnostic: the inputs read and checked once more.
+    diagnosis: bool = True
+
+
+@dataclass(frozen=True)
+class Hygiene:
+    """How duplicates and suppressions are matched. `strict`: similar names (a score of at
+    least `similarity`) are duplicates, and suppress against listed company names, rather
+    than possible duplicates listed for review."""
+
+    strict: bool = False
+    similarity: float = SIMILARITY
 
 
 def run(options: BatchOptions, progress: Progress | None = None,
@@ -88,10 +106,11 @@ def run(options: BatchOptions, progress: Progress | None = None,
     entries: list[Entry] = []
     tally = InvalidTally()
     for document in _first_pass(found):
-        entry = _classify(document, len(entries), suppressions, settings, options.policy)
+        entry = _classify(document, len(entries), suppressions, settings, options.policy,
+                          options.hygiene)
         if entry.status != "invalid" or tally.keep(_kind(entry)):
             entries.append(entry)
-    _settle_duplicates(entries)
+    possible = _settle_duplicates(entries, options.hygiene)
     todo: dict[str, Entry] = {}
     for entry in entries:
         if entry.status:
@@ -104,7 +123,7 @@ def run(options: BatchOptions, progress: Progress | None = None,
             todo[entry.position] = entry
 
     report = Report(entries, tally.left_out,
-                    None if options.policy.is_default else options.policy.about())
+                    None if options.policy.is_default else options.policy.about(), possible)
     try:
         if todo:
             _render_all([entry.name for entry in found if entry.problem is None], todo,
@@ -113,13 +132,23 @@ def run(options: BatchOptions, progress: Progress | None = None,
         for child in multiprocessing.active_children():
             child.terminate()
         unfinished = _fail_unfinished(todo, "interrupted before it was rendered; run again")
-        write_reports(report, options.outdir)
+        _write_all_reports(report, options)
         signum = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
         raise Interrupted(len(todo) - unfinished, len(todo), signum) from None
     _fail_unfinished(todo, "could not be read again: its file changed or went away while the "
                            "batch ran; run again")
-    write_reports(report, options.outdir)
+    _write_all_reports(report, options)
     return report
+
+
+def _write_all_reports(report: Report, options: BatchOptions) -> None:
+    """report.json, report.md and, unless turned off, the buyer's diagnostic report.html."""
+    write_reports(report, options.outdir)
+    if options.diagnosis:
+        from .diagnose_report import write_diagnosis  # matplotlib, for its charts
+
+        write_diagnosis(report, options.outdir / "report.html", inputs=options.inputs,
+                        policy=options.policy, follow_links=options.follow_links)
 
 
 def _first_pass(found: list[Found]) -> Iterator[Document]:
@@ -152,7 +181,7 @@ def _fail_unfinished(todo: dict[str, Entry], reason: str) -> int:
 # -- pass one: classification ---------------------------------------------------------------
 
 def _classify(document: Document, order: int, suppressions: Suppressions,
-              settings: str, policy: Policy) -> Entry:
+              settings: str, policy: Policy, hygiene: Hygiene) -> Entry:
     entry = Entry(document.file, document.position, order=order)
     try:
         handoff = document.validate()
@@ -168,16 +197,20 @@ def _classify(document: Document, order: int, suppressions: Suppressions,
         entry.errors = [f"{document.position}: id: {handoff.id!r} is the name of the batch's "
                         "own report (report.md, report.json); give the handoff another id"]
         return entry
-    reason = suppressions.reason(handoff) if len(suppressions) else None
-    if reason:
-        entry.status, entry.reason = "suppressed", reason
-        return entry
+    record = Record.of_handoff(handoff, ref=document.position)
+    if len(suppressions):
+        emails = [contact.email for contact in handoff.contacts if contact.email]
+        suppressed = suppressions.match_record(record, emails, strict=hygiene.strict,
+                                               threshold=hygiene.similarity)
+        if suppressed is not None:
+            entry.status, entry.reason = "suppressed", suppressed.describe()
+            entry.match = suppressed.as_dict()
+            return entry
     brief = Brief(handoff, source=document.position, policy=policy)
     entry.findings = [f.as_dict() for f in brief.findings]
     entry.ready = brief.ready
     entry.prepared_on = handoff.prepared_on.isoformat()
-    domain, email = website_domain(handoff), handoff.primary_contact.email
-    entry.identity = (domain, email.lower()) if domain and email else None
+    entry.record = record
     entry.key = _key(settings, brief)
     return entry
 
@@ -198,25 +231,44 @@ def _key(settings: str, brief: Brief) -> str:
     return hashlib.sha256("\n".join([settings, verdict, content]).encode()).hexdigest()
 
 
-def _settle_duplicates(entries: list[Entry]) -> None:
-    """Same id, or same website domain and primary contact e-mail: the newest wins."""
-    for key in (lambda e: e.id, lambda e: e.identity):
-        groups: dict[Any, list[Entry]] = {}
+def _settle_duplicates(entries: list[Entry], hygiene: Hygiene) -> list[dict[str, Any]]:
+    """The same id; or the same registrable domain and primary e-mail, or company name: the
+    newest wins, then the first read. Then similar names: possible duplicates, listed for
+    review (returned), or duplicates too when `hygiene.strict`."""
+    for rule in EXACT_RULES:
+        groups: dict[ExactKey, list[Entry]] = {}
         for entry in entries:
-            if not entry.status and key(entry) is not None:
-                groups.setdefault(key(entry), []).append(entry)
-        for group in groups.values():
-            if len(group) < 2:
+            if entry.status or entry.record is None:
                 continue
-            winner = max(group, key=lambda e: (e.prepared_on, -e.order))
-            for entry in group:
-                if entry is not winner:
-                    same = ("the same id" if entry.id == winner.id else
-                            "the same website domain and primary contact e-mail")
-                    entry.status = "duplicate"
-                    entry.duplicate_of = winner.position
-                    entry.reason = (f"{same} as {winner.position} ({winner.id}, prepared "
-                                    f"{winner.prepared_on}), which is newer or first")
+            for key in entry.record.exact_keys():
+                if key.rule == rule:
+                    groups.setdefault(key, []).append(entry)
+        for key, group in groups.items():
+            standing = [entry for entry in group if not entry.status]
+            if len(standing) > 1:
+                _keep_newest(standing, key.describe(),
+                             {"rule": key.rule, "values": list(key.values)})
+    standing = [entry for entry in entries if not entry.status and entry.record is not None]
+    by_position = {entry.position: entry for entry in standing}
+    possible = []
+    for match in find_similar([entry.record for entry in standing], hygiene.similarity):
+        pair = [by_position[match.a.ref], by_position[match.b.ref]]
+        if not hygiene.strict:
+            possible.append(match.as_dict())
+        elif not any(entry.status for entry in pair):
+            _keep_newest(pair, match.describe(), match.as_dict())
+    return possible
+
+
+def _keep_newest(group: list[Entry], same: str, match: dict[str, Any]) -> None:
+    winner = max(group, key=lambda e: (e.prepared_on, -e.order))
+    for entry in group:
+        if entry is not winner:
+            entry.status = "duplicate"
+            entry.duplicate_of = winner.position
+            entry.match = {**match, "of": winner.position}
+            entry.reason = (f"{same}, as {winner.position} ({winner.id}, prepared "
+                            f"{winner.prepared_on}), which is newer or first")
 
 
 def _settings_key(options: BatchOptions) -> str:
@@ -258,9 +310,12 @@ class Job:
     key: str
     options: BatchOptions
     settings: str
+    #: On a cluster: send the outputs and the stamp back, for the batch's process to write.
+    return_bytes: bool = False
 
 
-def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions) -> Iterator[Job]:
+def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
+          return_bytes: bool = False) -> Iterator[Job]:
     settings = _settings_key(options)
     wanted = {entry.file for entry in todo.values()}
     for name in files:
@@ -270,7 +325,8 @@ def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions) -> It
             entry = todo.get(document.position)
             if entry is not None:
                 yield Job(document.position, document.label or document.position,
-                          document.data, document.lines, entry.key, options, settings)
+                          document.data, document.lines, entry.key, options, settings,
+                          return_bytes)
 
 
 def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
@@ -283,8 +339,10 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
     def finish(result: dict[str, Any]) -> None:
         nonlocal done
         entry = todo[result["position"]]
-        if result.get("error"):
-            entry.status = "failed" if result.get("changed") else "invalid"
+        if "files" in result:  # made on a cluster's worker: written here
+            result = _write_back(result, options.outdir)
+        if result.get("error"):  # pass one found it valid: whatever went wrong, it failed
+            entry.status = "failed"
             entry.errors = [result["error"]]
         elif result.get("not_ready"):
             entry.status = "not_ready"
@@ -298,8 +356,19 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
         if progress:
             progress(done, total)
 
+    if executor is None and options.cluster:  # the command line connects before pass one
+        from .cluster import cluster_executor
+
+        with cluster_executor(options.cluster, jobs) as cluster:
+            _render_all(files, todo, options, progress, cluster)
+        return
     if executor is not None:
-        _render_on(executor, _jobs(files, todo, options), jobs, finish)
+        # A cluster's executor sets its workers up and tells how many tasks it runs at
+        # once; they share no filesystem with us, so they send their outputs back.
+        prepare = getattr(executor, "prepare_workers", None)
+        if prepare is not None:
+            jobs = prepare(_prepare_remote, options, _installed(options))
+        _render_on(executor, _jobs(files, todo, options, prepare is not None), jobs, finish)
         return
     if jobs == 1 or total == 1:
         for job in _jobs(files, todo, options):
@@ -367,6 +436,37 @@ def _worker_setup(options: BatchOptions) -> None:
     _prepare(options)
 
 
+def _installed(options: BatchOptions) -> str:
+    """What makes a brief besides the handoff and the options, as installed here: a cluster's
+    worker must have the same, or its briefs would differ from this machine's."""
+    overrides = folders_digest(options.look.templates) if options.look.templates else ""
+    return f"{__version__}|{assets_digest()}|{overrides}"
+
+
+def _prepare_remote(options: BatchOptions, installed: str) -> None:
+    """Once per worker of a cluster: checked against the batch's machine, then prepared."""
+    if _installed(options) != installed:
+        raise HandoffBriefError(
+            f"a cluster worker has another handoff-brief ({__version__} here), other built-in "
+            "templates or another --templates folder than the machine that runs the batch; "
+            "install the same version on every worker and copy the templates folder to the "
+            "same path on each")
+    _prepare(options)
+
+
+def _write_back(result: dict[str, Any], outdir: Path) -> dict[str, Any]:
+    """A worker's outputs and stamp written here, atomically: the result as if the worker had
+    written them, or the error that kept them from being written."""
+    try:
+        for name, data in result["files"].items():
+            write_output(outdir / name, data)
+        ensure_folder(outdir / STATE_FOLDER)
+        write_output(_stamp_path(outdir, result["id"]), json.dumps(result["stamp"]).encode())
+    except HandoffBriefError as error:
+        return {"position": result["position"], "changed": True, "error": error.message}
+    return {key: value for key, value in result.items() if key not in ("files", "stamp", "id")}
+
+
 def _prepare(options: BatchOptions) -> None:
     """What every brief needs, parsed and compiled ahead (in a worker, or in-process)."""
     _WORKER["options"] = options
@@ -382,24 +482,35 @@ def _render_job(job: Job) -> dict[str, Any]:
     if _WORKER.get("settings") != job.settings:  # a worker of another batch, or none yet
         _prepare(job.options)
     options = job.options
+    changed = {"position": job.position, "changed": True,
+               "error": f"{job.position}: changed between the batch's two readings of its "
+                        "file; nothing was written for it; run again"}
     try:
-        handoff = validate(job.data, job.label, job.lines)
+        try:
+            handoff = validate(job.data, job.label, job.lines)
+        except InvalidHandoff:  # it was valid when pass one read it
+            return changed
         brief = Brief(handoff, source=job.position, look=options.look, draft=options.draft,
                       policy=options.policy)
         if _key(job.settings, brief) != job.key:
-            return {"position": job.position, "changed": True,
-                    "error": f"{job.position}: changed between the batch's two readings of "
-                             "its file; nothing was written for it; run again"}
+            return changed
         outputs: list[str] = []
         notices: list[str] = []
+        files: dict[str, bytes] = {}
         for fmt in options.formats:
             result = brief.render(fmt)
             name = f"{handoff.id}.{fmt}"
-            write_output(options.outdir / name, result.data)
+            if job.return_bytes:
+                files[name] = result.data
+            else:
+                write_output(options.outdir / name, result.data)
             outputs.append(name)
             notices = list(dict.fromkeys(notices + result.notices))
         extra = [f.as_dict() for f in brief.page_findings]
         stamp = {"key": job.key, "position": job.position, "extra_findings": extra}
+        if job.return_bytes:
+            return {"position": job.position, "outputs": outputs, "extra_findings": extra,
+                    "notices": notices, "files": files, "stamp": stamp, "id": handoff.id}
         ensure_folder(options.outdir / STATE_FOLDER)
         write_output(_stamp_path(options.outdir, handoff.id), json.dumps(stamp).encode())
         return {"position": job.position, "outputs": outputs, "extra_findings": extra,
@@ -408,5 +519,5 @@ def _render_job(job: Job) -> dict[str, Any]:
         return {"position": job.position, "not_ready": True,
                 "extra_findings": [f.as_dict() for f in error.findings
                                    if f.rule == "over-page-budget"]}
-    except HandoffBriefError as error:
-        return {"position": job.position, "error": error.message}
+    except HandoffBriefError as error:  # a template that fails on it, a file not written
+        return {"position": job.position, "failed": True, "error": error.message}

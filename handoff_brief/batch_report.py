@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +35,20 @@ class Entry:
     notices: list[str] = field(default_factory=list)
     duplicate_of: str | None = None
     reason: str | None = None
+    #: Why it is a duplicate or suppressed: the rule, the values compared, the score, the
+    #: list line (`hygiene.Match`, `suppress.Suppressed`).
+    match: dict[str, Any] | None = None
     # working state, not reported
     order: int = 0
     prepared_on: str = ""
-    identity: tuple[str, str] | None = None
+    record: Any = None  # hygiene.Record: the normal forms duplicates are found by
     key: str = ""
     ready: bool = False
 
     def report(self) -> dict[str, Any]:
-        data = asdict(self)
-        for name in ("order", "prepared_on", "identity", "key", "ready"):
-            data.pop(name)
+        data = {name: getattr(self, name) for name in REPORTED}
+        if self.match is None:
+            del data["match"]
         data["status"] = self.status or ""
         return data
 
@@ -69,6 +72,8 @@ class Report:
     left_out: dict[str, int] = field(default_factory=dict)
     #: The policy in force (name, digest), when it is not the default one.
     policy: dict[str, str] | None = None
+    #: Pairs with similar names and no exact rule in common, rendered but listed for review.
+    possible_duplicates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[BatchStatus, int]:
@@ -86,6 +91,8 @@ class Report:
                                 "handoffs": [e.report() for e in self.entries]}
         if self.policy is not None:
             data = {"policy": self.policy, **data}
+        if self.possible_duplicates:
+            data["possible_duplicates"] = self.possible_duplicates
         if self.left_out:
             data["invalid_not_listed"] = dict(sorted(self.left_out.items(),
                                                      key=lambda item: (-item[1], item[0])))
@@ -106,6 +113,11 @@ class InvalidTally:
             return True
         self.left_out[kind] = self.left_out.get(kind, 0) + 1
         return False
+
+
+#: An entry's fields in report.json, in order.
+REPORTED = ("file", "position", "id", "tier", "status", "outputs", "findings", "errors",
+            "notices", "duplicate_of", "reason", "match")
 
 
 def write_reports(report: Report, outdir: Path) -> None:
@@ -142,6 +154,18 @@ def quality_report(report: Report) -> str:
                    if e.tier == tier and e.status in CHECKED]
         ready = sum(e.status != "not_ready" for e in checked)
         lines.append(f"| {tier} | {len(checked)} | {ready} | {len(checked) - ready} |")
+    if report.possible_duplicates:
+        lines += ["", "## Possible duplicates", "",
+                  "Rendered, but similar enough to check by hand (`--dedupe strict` drops "
+                  "the older of each pair):", "", "| handoff | similar to | names | score |",
+                  "|---|---|---|---|"]
+        for pair in report.possible_duplicates[:50]:
+            names = " / ".join(md_escape(str(value)) for value in pair["values"])
+            lines.append(f"| {md_code(str(pair['a']))} | {md_code(str(pair['b']))} | {names} "
+                         f"| {pair['score']} |")
+        if len(report.possible_duplicates) > 50:
+            lines.append(f"| ... and {len(report.possible_duplicates) - 50} more in "
+                         "report.json | | | |")
     problems = [e for e in report.entries if e.failed]
     if problems or report.left_out:
         lines += ["", "## To fix", ""]

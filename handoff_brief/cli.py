@@ -391,9 +391,19 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 @click.option("--format", "formats", default="pdf", show_default=True, metavar="LIST",
               callback=_formats, help="Comma-separated: pdf, md, html.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option("--cluster", metavar="ADDRESS",
+              help="Render on a Dask cluster: 'local' (--jobs worker processes) or a "
+                   "scheduler's tcp://HOST:PORT. Needs handoff-brief[cluster].")
 @click.option("--suppress", multiple=True, type=click.Path(exists=True, dir_okay=False,
                                                             path_type=Path),
-              help="A suppression list (CSV with domain/email columns, or one per line).")
+              help="A suppression list (CSV with domain, email, company or sha256 columns, or "
+                   "one entry per line).")
+@click.option("--dedupe", type=click.Choice(["exact", "strict"]), default="exact",
+              show_default=True,
+              help="strict: similar company names are duplicates (and suppress), not only "
+                   "listed for review.")
+@click.option("--similarity", type=click.FloatRange(50, 100), default=92, show_default=True,
+              help="Score (0-100) from which two company names count as similar.")
 @click.option("--paper", type=click.Choice(PAPERS), help="Default: the brand's, else a4.")
 @click.option("--draft", is_flag=True, help="Also render handoffs that are not ready, marked.")
 @click.option("--force", is_flag=True, help="Render again even what is up to date.")
@@ -403,9 +413,9 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 @_look_options
 @_policy_option
 def batch(inputs: tuple[str, ...], output: Path, formats: tuple[str, ...], jobs: int | None,
-          suppress: tuple[Path, ...], paper: Any, draft: bool, force: bool,
-          as_json: bool, follow_links: bool, brand: str | None, templates: str | None,
-          policy: str | None) -> None:
+          cluster: str | None, suppress: tuple[Path, ...], dedupe: str, similarity: float,
+          paper: Any, draft: bool, force: bool, as_json: bool, follow_links: bool,
+          brand: str | None, templates: str | None, policy: str | None) -> None:
     """Render many handoffs: de-duplicated, suppressed, incremental, in parallel.
 
     Every handoff is reported once as rendered, unchanged, not_ready, invalid, duplicate,
@@ -417,7 +427,7 @@ def batch(inputs: tuple[str, ...], output: Path, formats: tuple[str, ...], jobs:
     Example:
         handoff-brief batch samples/ -o briefs --format pdf,md
     """
-    from .batch import BatchOptions, Terminated
+    from .batch import BatchOptions, Hygiene, Terminated
     from .progress import ProgressPrinter
 
     def terminate(signum: int, frame: Any) -> None:
@@ -434,7 +444,8 @@ def batch(inputs: tuple[str, ...], output: Path, formats: tuple[str, ...], jobs:
                                jobs=jobs or 0, suppress=list(suppress), draft=draft,
                                force=force, look=make_look(brand, templates, paper),
                                policy=make_policy(policy),
-                               follow_links=follow_links)
+                               follow_links=follow_links, cluster=cluster,
+                               hygiene=Hygiene(dedupe == "strict", similarity))
         batch_command.run(options, outcome, as_json=as_json, progress=progress)
     _finish(outcome)
 
@@ -536,6 +547,43 @@ def policy_schema() -> None:
     click.echo(schema_text())
 
 
-for _command in (render, check, batch, email, crm_export, crm_push):
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output", required=True, metavar="REPORT.html|REPORT.pdf|-",
+              help="Where to write the report; '-' is stdout (HTML).")
+@click.option("--format", "fmt", type=click.Choice(("html", "pdf")),
+              help="Report format. Default: from the -o extension.")
+@click.option("--suppress", multiple=True, type=click.Path(exists=True, dir_okay=False,
+                                                            path_type=Path),
+              help="A suppression list (repeatable), as for batch.")
+@click.option("--by", type=click.Choice(("prepared_by", "provider", "tier")),
+              default="prepared_by", show_default=True, help="What the groups are.")
+@_policy_option
+def diagnose(inputs: tuple[str, ...], output: str, fmt: str | None,
+             suppress: tuple[Path, ...], by: Any, policy: str | None) -> None:
+    """Measure how well handoffs answer the four questions: a report for the buyer.
+
+    Checks every handoff (renders no brief) and writes one self-contained page, HTML or
+    the same as PDF: the verdict, the four questions measured, hygiene (invalid,
+    duplicates, suppressed), each group's readiness (--by), every finding with its fix,
+    and the handoffs to send back. Exit 0 once the report is written.
+
+    \b
+    Example:
+        handoff-brief diagnose samples/ -o diagnosis.html
+        handoff-brief diagnose samples/ -o diagnosis.pdf --by tier
+    """
+    from .commands import diagnose as diagnose_command
+
+    outcome = _outcome()
+    with _user_errors():
+        options = diagnose_command.DiagnoseOptions(
+            inputs=list(inputs), output=output, fmt=fmt,  # type: ignore[arg-type]
+            suppress=list(suppress), by=by, policy=make_policy(policy))
+        diagnose_command.run(options, outcome)
+    _finish(outcome)
+
+
+for _command in (render, check, batch, diagnose, email, crm_export, crm_push):
     _command.help = (_command.help or "").replace(
         "\n\n    \b\n    Example:", f"\n\n    {_INPUTS_HELP}\n\n    \b\n    Example:", 1)

@@ -63,9 +63,9 @@ LEAVES = [path for path, command in commands() if not isinstance(command, click.
 
 
 def test_every_command_has_examples() -> None:
-    assert LEAVES == [("batch",), ("check",), ("crm", "export"), ("crm", "push"), ("email",),
-                      ("extract",), ("init",), ("policy", "schema"), ("policy", "show"),
-                      ("render",), ("samples",), ("schema",),
+    assert LEAVES == [("batch",), ("check",), ("crm", "export"), ("crm", "push"),
+                      ("diagnose",), ("email",), ("extract",), ("init",), ("policy", "schema"),
+                      ("policy", "show"), ("render",), ("samples",), ("schema",),
                       ("serve",), ("templates",)]
     for path in LEAVES:
         assert examples(path), path

@@ -35,9 +35,9 @@ def small(number: int | str = 0, **changes: Any) -> dict[str, Any]:
     handoff: dict[str, Any] = {
         "id": f"small-{number}", "tier": "qualified", "prepared_on": "2026-11-20",
         "prepared_by": "Pat Doe", "seller": {"name": "Tom Lee", "email": "t@vendor.example"},
-        "account": {"name": "Acme Pumps", "website": "https://acme.example"},
+        "account": {"name": "Acme Pumps", "website": f"https://acme-{number}.example"},
         "contacts": [{"name": "Kim Vo", "title": "Head of Service",
-                      "email": f"kim.{number}@acme.example", "primary": True}],
+                      "email": f"kim@acme-{number}.example", "primary": True}],
         "next_action": {"action": "Send the field-service benchmark", "owner": "Tom Lee",
                         "due": "2026-11-27", "why": "They asked for it [techs]."},
         "fit": [{"reason": "Runs 140 field technicians.", "evidence": ["techs"]}],
@@ -489,3 +489,11 @@ def test_a_connection_that_never_finishes_its_request_is_closed(server: Server) 
         assert answer.startswith(b"HTTP/1.1 200 OK")
         second.sendall(b"GET /healthz HTTP/1.1\r\nHo")  # ...then a head that never ends
         assert second.recv(1024) == b""
+
+
+def test_a_key_twice_in_a_job_is_refused(client: httpx.Client) -> None:
+    body = b'{"handoffs": [{"id": "a", "tier": "qualified", "tier": "warmed"}]}'
+    response = client.post("/v1/jobs", content=body,
+                           headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()) == (422, {
+        "error": "the key 'tier' appears twice in one object of the body; keep one"})

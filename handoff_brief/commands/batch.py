@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from ..batch import BatchOptions, Interrupted, Progress
 from ..batch import run as run_batch
-from ..batch_report import Entry
+from ..batch_report import Entry, Report
 from .common import Outcome, plural
 
 #: How many problems the summary names before pointing to the report.
@@ -18,7 +19,7 @@ def run(options: BatchOptions, outcome: Outcome | None = None, *, as_json: bool 
         progress: Progress | None = None) -> Outcome:
     outcome = outcome or Outcome()
     try:
-        report = run_batch(options, progress)
+        report = _run(options, progress)
     except Interrupted as stop:  # the reports are written; the next run completes the batch
         outcome.note(stop.message)
         outcome.exit_code = 128 + stop.signum
@@ -41,6 +42,17 @@ def run(options: BatchOptions, outcome: Outcome | None = None, *, as_json: bool 
     outcome.note(f"{plural(len(report.entries), 'handoff')}: {summary}; report: "
                  f"{options.outdir / 'report.md'}")
     return outcome
+
+
+def _run(options: BatchOptions, progress: Progress | None) -> Report:
+    """The batch; on a cluster, connected before any work, so that a scheduler that cannot
+    be reached is said at once, not after reading every input."""
+    if not options.cluster:
+        return run_batch(options, progress)
+    from ..cluster import cluster_executor
+
+    with cluster_executor(options.cluster, options.jobs or os.cpu_count() or 1) as executor:
+        return run_batch(options, progress, executor)
 
 
 def _problem_lines(entry: Entry) -> list[str]:

@@ -25,6 +25,7 @@ FLAGS = {
     "base_url": "--base-url",
     "timeout": "--timeout",
     "jobs": "--jobs",
+    "cluster": "--cluster",
 }
 
 #: What to do about a bad setting, after the problem.

@@ -278,15 +278,16 @@ def create_app(settings: ServiceSettings,
     @app.get("/v1/jobs/{job_id}", tags=["jobs"], dependencies=[Auth],
              responses={404: {"model": ErrorOut}})
     async def job_status(job_id: str, wait: Annotated[float, Query(
-            ge=0, le=60, description="Seconds to wait for the job to change (progress, or "
-                                     "done) before answering, if it is not done")] = 0,
+            ge=0, le=60, description="Seconds to wait for the job to change (progress, done, "
+                                     "its callback made) before answering, if it is not done "
+                                     "or its callback not yet made")] = 0,
     ) -> JSONResponse:
         """The job: queued, running (with progress) or done (every handoff's status)."""
         seen = versions.get(job_id, 0)
         job = await asyncio.to_thread(state["store"].get, job_id)
         if job is None:
             raise ApiError(404, f"no job {job_id!r} on this server")
-        if wait and job.status != "done":
+        if wait and (job.status != "done" or job.callback == "pending"):
             if versions.get(job_id, 0) == seen:
                 event = waiters.setdefault(job_id, asyncio.Event())
                 with contextlib.suppress(TimeoutError):
@@ -406,7 +407,29 @@ def _job_in(raw: bytes) -> JobIn:
         except ValueError:
             raise ApiError(422, f"handoffs.{index}: NaN and Infinity are not JSON numbers; "
                                 "send a number, or the text as a string") from None
+    # A key given twice would be lost without a word (the last one wins); /v1/check refuses
+    # it, and so does a job.
+    repeated = _repeated_key(raw.decode("utf-8", "replace"))
+    if repeated is not None:
+        raise ApiError(422, f"the key {repeated!r} appears twice in one object of the body; "
+                            "keep one")
     return job_in
+
+
+def _repeated_key(text: str) -> str | None:
+    """A key that some JSON object of `text` has twice, or None."""
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen and not found:
+                found.append(key)
+            seen.add(key)
+        return dict(items)
+
+    json.loads(text, object_pairs_hook=pairs)
+    return found[0] if found else None
 
 
 def _first_error(error: ValueError) -> str:

@@ -92,7 +92,8 @@ class JobRunner:
             inputs=[str(self.store.inputs(job.id))], outdir=self.store.outputs(job.id),
             formats=tuple(request["formats"]), jobs=self.pool.workers,
             suppress=list(self.settings.suppress), draft=bool(request.get("draft")),
-            look=self.settings.look, policy=self._policy(request.get("policy")))
+            look=self.settings.look, policy=self._policy(request.get("policy")),
+            diagnosis=False)
 
         def progress(done: int, total: int) -> None:
             self.progress[job.id] = (done, total)
@@ -126,6 +127,7 @@ class JobRunner:
                            timeout=self.settings.callback_timeout)
         self.store.called_back(job_id, "delivered" if delivery.ok else
                                f"failed after {delivery.attempts} attempts: {delivery.error}")
+        self._on_change(job_id)
 
 
 def job_result(report: Report, input_name: str) -> dict[str, Any]:
@@ -144,6 +146,9 @@ def job_result(report: Report, input_name: str) -> dict[str, Any]:
     for status, count in report.counts.items():
         counts[_JOB_STATUS.get(status, status)] += count
     result: dict[str, Any] = {"counts": counts, "handoffs": handoffs}
+    if report.possible_duplicates:  # rendered, listed for review
+        result["possible_duplicates"] = json.loads(located.sub(
+            _list_position, json.dumps(report.possible_duplicates, ensure_ascii=False)))
     if report.left_out:
         result["invalid_not_listed"] = report.as_dict()["invalid_not_listed"]
     return result
@@ -179,7 +184,7 @@ def job_document(job: Job, progress: tuple[int, int] | None = None) -> dict[str,
             "reason": entry["reason"], "duplicate_of": entry["duplicate_of"],
             "files": [f"{base}/files/{name}" for name in entry["outputs"]]})
     document.update(counts=job.result["counts"], handoffs=handoffs)
-    for extra in ("invalid_not_listed", "error"):
+    for extra in ("possible_duplicates", "invalid_not_listed", "error"):
         if extra in job.result:
             document[extra] = job.result[extra]
     if job.callback:

@@ -1,0 +1,148 @@
+"""Batches on a Dask cluster, side by side with the local pool. Prints; asserts nothing.
+
+    .venv/bin/python benchmarks/cluster.py [--n 200] [--jobs 2] [--repeat 1]
+
+On N generated one-page handoffs (benchmarks/batch.py's, fixed seed), rendered to PDF by
+`handoff-brief batch`, each run a fresh process and a fresh output folder, timed whole
+(start-up, both passes, writing):
+  - the local pool of --jobs worker processes,
+  - `--cluster local` (a LocalCluster of --jobs worker processes, started by the run),
+  - a simulated two-machine run: `dask scheduler` and --jobs `dask worker` processes started
+    beforehand on loopback, the batch with `--cluster tcp://127.0.0.1:PORT`;
+and whether every output is byte-identical to the local pool's. Wall time and the CPU time
+of every process involved (which the machine's other load disturbs less). With --repeat,
+the best of that many interleaved runs of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from batch import synthetic  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def batch(source: Path, out: Path, jobs: int, cluster: str | None,
+          others: list[int]) -> tuple[float, float]:
+    """Wall time, and CPU time of the batch's processes and of `others` (the scheduler and
+    workers started beforehand) while it ran."""
+    command = [str(BIN / "handoff-brief"), "batch", str(source), "-o", str(out),
+               "--format", "pdf", "--jobs", str(jobs)] + (["--cluster", cluster] if cluster
+                                                         else [])
+    before = cpu(others) + children_cpu()
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    took = time.perf_counter() - start
+    return took, cpu(others) + children_cpu() - before
+
+
+def children_cpu() -> float:
+    """User and system time of every child process that ended, and of their children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu(pids: list[int]) -> float:
+    """User and system time of the processes `pids` and all their descendants, so far."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            for process in [root, *root.children(recursive=True)]:
+                times = process.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def outputs(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name not in ("report.json", "report.md")}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scheduler_and_workers(workers: int, folder: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
+    """`dask scheduler` and `workers` single-threaded `dask worker` processes, as on separate
+    machines (here on loopback); returns once every worker has joined."""
+    from distributed import Client
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    log = open(folder / "dask.log", "wb")  # noqa: SIM115  closed with the processes
+    processes = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1",
+                                   "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+                                  stdout=log, stderr=log)]
+    for _ in range(workers):
+        processes.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads",
+                                           "1", "--nworkers", "1", "--no-dashboard"],
+                                          stdout=log, stderr=log))
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(workers, timeout=60)
+    return address, processes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; {args.n} synthetic one-page handoffs to PDF, "
+          f"{args.jobs} workers, best of {args.repeat}")
+    with tempfile.TemporaryDirectory() as name:
+        work = Path(name)
+        source = work / "leads.jsonl"
+        source.write_text("".join(json.dumps(item) + "\n" for item in synthetic(args.n)))
+        address, processes = scheduler_and_workers(args.jobs, work)
+        try:
+            runs = {"local pool": None, "--cluster local": "local",
+                    "--cluster tcp:// (dask scheduler + workers)": address}
+            times: dict[str, float] = {}
+            cpus: dict[str, float] = {}
+            made: dict[str, dict[str, bytes]] = {}
+            others = [process.pid for process in processes]
+            for attempt in range(args.repeat):  # interleaved: the machine's load drifts
+                for number, (label, cluster) in enumerate(runs.items()):
+                    out = work / f"out-{number}-{attempt}"
+                    took, used = batch(source, out, args.jobs, cluster,
+                                       others if cluster == address else [])
+                    times[label] = min(times.get(label, took), took)
+                    cpus[label] = min(cpus.get(label, used), used)
+                    made[label] = outputs(out)
+        finally:
+            for process in reversed(processes):
+                process.terminate()
+                process.wait()
+    base, base_cpu = times["local pool"], cpus["local pool"]
+    print(f"  {'':<44} {'wall':>8}  {'briefs/s':>8}  {'vs pool':>7}  {'CPU':>8}  {'vs pool':>7}")
+    for label, took in times.items():
+        same = "identical" if made[label] == made["local pool"] else "DIFFERENT"
+        print(f"  {label:<44} {took:7.2f}s  {args.n / took:8.2f}  {took / base:6.2f}x  "
+              f"{cpus[label]:7.1f}s  {cpus[label] / base_cpu:6.2f}x  outputs {same}")
+    print("  wall: the whole command, start-up included (the tcp:// run's workers were started "
+          "and joined before);\n  CPU: user+system of every process of the run, workers "
+          "included (steady under a loaded machine)")
+
+
+if __name__ == "__main__":
+    main()
