@@ -137,8 +137,11 @@ def cluster_executor(address: str, jobs: int) -> Iterator[ClusterExecutor]:
         # One task at a time per worker, none queued on it: a worker that dies takes only
         # the brief it was rendering with it, which alone counts towards allowed-failures.
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            # The scheduler serves HTTP (health, metrics) even without a dashboard, on 8787
+            # unless told otherwise: a free port on loopback, never another cluster's.
             cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1,
-                                   processes=True, dashboard_address=None, host="127.0.0.1")
+                                   processes=True, dashboard_address="127.0.0.1:0",
+                                   host="127.0.0.1")
         with cluster, Client(cluster, set_as_default=False) as client:
             yield ClusterExecutor(client, cluster.scheduler_address)
         return

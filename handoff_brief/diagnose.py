@@ -1,11 +1,12 @@
 """The buyer's diagnostic: read a delivery of handoffs, classify them, measure them.
 
 Every handoff is classified as `batch` classifies it: `invalid`, then `suppressed` (on a
-suppression list), then `duplicate` (the same id, or the same website domain and primary
-contact e-mail: the newest `prepared_on` wins, then the first read); the rest are checked
+suppression list), then `duplicate` (the same id, or the same registrable domain and primary
+e-mail or company name: the newest `prepared_on` wins, then the first read; similar names are
+counted as possible duplicates); the rest are checked
 under the policy and measured (`diagnose_measures`). Nothing is rendered. `batch`'s own
 classification is private to it and renders as it goes, so this module applies the same
-rules itself (`settle_duplicates` is `batch._settle_duplicates` over samples) and
+rules itself (`settle_duplicates` applies `batch`'s duplicate rules to samples) and
 `from_batch` takes a finished batch's statuses and findings as they are.
 
 A large delivery is validated and checked on a pool of worker processes (validation is most
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .batch import EXACT_RULES
 from .check import check
 from .diagnose_measures import (
     GROUP_BY,
@@ -38,6 +40,7 @@ from .diagnose_measures import (
     sample,
 )
 from .errors import BadSetting, InvalidHandoff, Problem
+from .hygiene import SIMILARITY, ExactKey, find_similar
 from .inputs import Document, discover, documents, read
 from .lifetime import die_with_parent
 from .policy import DEFAULT_POLICY, Policy
@@ -150,34 +153,42 @@ def diagnose(inputs: Iterable[str], *, policy: Policy = DEFAULT_POLICY,
             diagnosis.invalid.append(result[1])
         else:
             diagnosis.suppressed.append(result[1])
-    diagnosis.samples, diagnosis.duplicates = settle_duplicates(diagnosis.samples)
+    diagnosis.samples, diagnosis.duplicates, diagnosis.possible_duplicates = \
+        settle_duplicates(diagnosis.samples)
     return diagnosis
 
 
-def settle_duplicates(samples: list[Sample]) -> tuple[list[Sample], list[SetAside]]:
-    """(the samples kept, the duplicates set aside), by `batch`'s rule: the same id, then the
-    same website domain and primary contact e-mail; the newest `prepared_on` wins, then the
-    first read."""
+def settle_duplicates(samples: list[Sample],
+                      similarity: float = SIMILARITY) -> tuple[list[Sample], list[SetAside], int]:
+    """(the samples kept, the duplicates set aside, how many pairs are possible duplicates),
+    by `batch`'s rules: the same id, then the same registrable domain and primary e-mail, then
+    the same registrable domain and company name (the newest `prepared_on` wins, then the
+    first read); similar names are counted as possible duplicates."""
     duplicates: dict[str, SetAside] = {}
-    for key in (lambda s: s.id, lambda s: s.identity):
-        groups: dict[object, list[Sample]] = {}
+    for rule in EXACT_RULES:
+        groups: dict[ExactKey, list[Sample]] = {}
         for item in samples:
-            if item.position not in duplicates and key(item) is not None:
-                groups.setdefault(key(item), []).append(item)
-        for group in groups.values():
-            if len(group) < 2:
+            if item.position in duplicates or item.record is None:
                 continue
-            winner = max(group, key=lambda s: (s.prepared_on, -s.order))
-            for item in group:
+            for key in item.record.exact_keys():
+                if key.rule == rule:
+                    groups.setdefault(key, []).append(item)
+        for key, group in groups.items():
+            standing = [item for item in group if item.position not in duplicates]
+            if len(standing) < 2:
+                continue
+            winner = max(standing, key=lambda s: (s.prepared_on, -s.order))
+            for item in standing:
                 if item is not winner:
-                    same = ("the same id" if item.id == winner.id else
-                            "the same website domain and primary contact e-mail")
                     duplicates[item.position] = SetAside(
                         item.position, item.id,
-                        (f"{same} as {winner.position} ({winner.id}, prepared "
+                        (f"{key.describe()}, as {winner.position} ({winner.id}, prepared "
                          f"{winner.prepared_on}), which is newer or first",))
     kept = [item for item in samples if item.position not in duplicates]
-    return kept, [duplicates[s.position] for s in samples if s.position in duplicates]
+    possible = find_similar([item.record for item in kept if item.record is not None],
+                            similarity)
+    return kept, [duplicates[s.position] for s in samples if s.position in duplicates], \
+        len(possible)
 
 
 #: Batch statuses of handoffs that were checked (a failed one was checked, then not written).
@@ -191,7 +202,8 @@ def from_batch(report: Report, inputs: Iterable[str], *, policy: Policy = DEFAUL
     longer reads as it did is left out of the measures."""
     diagnosis = Diagnosis([], by=by, policy=policy.name,
                           stale_after_days=policy.stale_after_days,
-                          invalid_not_listed=sum(report.left_out.values()))
+                          invalid_not_listed=sum(report.left_out.values()),
+                          possible_duplicates=len(report.possible_duplicates))
     checked = {}
     for entry in report.entries:
         why = [_unplaced(error, entry.position, entry.file) for error in entry.errors]

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from .check import RULE_HELP, RULES, Finding, check
+from .hygiene import Record
 from .model import Handoff
 from .policy import DEFAULT_POLICY, Policy
-from .suppress import website_domain
 
 GroupBy = Literal["prepared_by", "provider", "tier"]
 GROUP_BY: tuple[GroupBy, ...] = ("prepared_by", "provider", "tier")
@@ -86,7 +86,7 @@ class Sample:
     # for duplicates
     order: int = 0
     prepared_on: str = ""
-    identity: tuple[str, str] | None = None
+    record: Record | None = None  # the normal forms duplicates are found by (hygiene)
 
     @property
     def errors(self) -> int:
@@ -160,7 +160,6 @@ def sample(handoff: Handoff, measured: Sequence[Finding], findings: Iterable[Fou
     known = sum(item.status == "known" for item in evidence)
     checks = handoff.disqualifiers or []
     action = handoff.next_action
-    domain, email = website_domain(handoff), handoff.primary_contact.email
     return Sample(
         position=position, id=handoff.id, tier=handoff.tier, prepared_by=handoff.prepared_by,
         provider=handoff.provider, findings=tuple(findings),
@@ -179,7 +178,7 @@ def sample(handoff: Handoff, measured: Sequence[Finding], findings: Iterable[Fou
         action_vague=bool(rules["next-action-vague"]),
         due_days=(action.due - handoff.prepared_on).days if action and action.due else None,
         order=order, prepared_on=handoff.prepared_on.isoformat(),
-        identity=(domain, email.lower()) if domain and email else None)
+        record=Record.of_handoff(handoff, ref=position))
 
 
 def measure_handoff(handoff: Handoff, policy: Policy, *, position: str, order: int = 0,
