@@ -136,7 +136,9 @@ def main() -> None:
     base, base_cpu = times["local pool"], cpus["local pool"]
     print(f"  {'':<44} {'wall':>8}  {'briefs/s':>8}  {'vs pool':>7}  {'CPU':>8}  {'vs pool':>7}")
     for label, took in times.items():
-        same = "identical" if made[label] == made["local pool"] else "DIFFERENT"
+        differ = sorted(name for name in made[label].keys() | made["local pool"].keys()
+                        if made[label].get(name) != made["local pool"].get(name))
+        same = f"DIFFERENT: {', '.join(differ[:3])}" if differ else "identical"
         print(f"  {label:<44} {took:7.2f}s  {args.n / took:8.2f}  {took / base:6.2f}x  "
               f"{cpus[label]:7.1f}s  {cpus[label] / base_cpu:6.2f}x  outputs {same}")
     print("  wall: the whole command, start-up included (the tcp:// run's workers were started "

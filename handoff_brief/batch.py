@@ -9,10 +9,12 @@ to worker processes, each set up once and reused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
+import re
 import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -165,8 +167,12 @@ def _first_pass(found: list[Found]) -> Iterator[Document]:
 
 
 def _kind(entry: Entry) -> str:
-    """An invalid handoff's first problem without its position: what the tally groups by."""
-    return entry.errors[0].split(": ", 1)[-1] if entry.errors else ""
+    """An invalid handoff's first problem without its position (the file, which may hold
+    `: ` itself, and a line or an index): what the tally groups by."""
+    if not entry.errors:
+        return ""
+    where = re.compile(re.escape(entry.file) + r"(?::\d+|\[\d+\])?: ")
+    return where.sub("", entry.errors[0], count=1)
 
 
 def _fail_unfinished(todo: dict[str, Entry], reason: str) -> int:
@@ -296,6 +302,7 @@ def _up_to_date(entry: Entry, options: BatchOptions) -> bool:
         return False
     entry.outputs = outputs
     entry.findings += stamp.get("extra_findings", [])
+    entry.notices = stamp.get("notices", [])
     return True
 
 
@@ -310,12 +317,17 @@ class Job:
     key: str
     options: BatchOptions
     settings: str
-    #: On a cluster: send the outputs and the stamp back, for the batch's process to write.
-    return_bytes: bool = False
+    #: On a cluster: what the batch's machine has installed (`_installed`), which the worker
+    #: must have too; the worker sends the outputs and the stamp back for it to write.
+    installed: str | None = None
+
+    @property
+    def return_bytes(self) -> bool:
+        return self.installed is not None
 
 
 def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
-          return_bytes: bool = False) -> Iterator[Job]:
+          installed: str | None = None) -> Iterator[Job]:
     settings = _settings_key(options)
     wanted = {entry.file for entry in todo.values()}
     for name in files:
@@ -326,13 +338,15 @@ def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
             if entry is not None:
                 yield Job(document.position, document.label or document.position,
                           document.data, document.lines, entry.key, options, settings,
-                          return_bytes)
+                          installed)
 
 
 def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
                 progress: Progress | None, executor: Executor | None) -> None:
     total, done = len(todo), 0
     jobs = options.jobs or os.cpu_count() or 1
+    # Templates that do not compile stop the batch here, named, whatever renders it.
+    compile_templates(options.look.templates)
     if progress:
         progress(0, total)
 
@@ -366,9 +380,13 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
         # A cluster's executor sets its workers up and tells how many tasks it runs at
         # once; they share no filesystem with us, so they send their outputs back.
         prepare = getattr(executor, "prepare_workers", None)
+        installed = _installed(options) if prepare is not None else None
         if prepare is not None:
-            jobs = prepare(_prepare_remote, options, _installed(options))
-        _render_on(executor, _jobs(files, todo, options, prepare is not None), jobs, finish)
+            jobs = prepare(_prepare_remote, options, installed)
+        try:
+            _render_on(executor, _jobs(files, todo, options, installed), jobs, finish)
+        except BrokenProcessPool:  # the caller's pool lost a worker: as with our own
+            _fail_unfinished(todo, WORKER_DIED)
         return
     if jobs == 1 or total == 1:
         for job in _jobs(files, todo, options):
@@ -433,7 +451,8 @@ _WORKER: dict[str, Any] = {}
 def _worker_setup(options: BatchOptions) -> None:
     """Once per worker process: tied to the batch's process, then prepared."""
     die_with_parent()
-    _prepare(options)
+    with contextlib.suppress(HandoffBriefError):  # each job tries again and says why
+        _prepare(options)
 
 
 def _installed(options: BatchOptions) -> str:
@@ -469,18 +488,26 @@ def _write_back(result: dict[str, Any], outdir: Path) -> dict[str, Any]:
 
 def _prepare(options: BatchOptions) -> None:
     """What every brief needs, parsed and compiled ahead (in a worker, or in-process)."""
+    _WORKER.pop("settings", None)  # set again only once all of it has succeeded
     _WORKER["options"] = options
-    _WORKER["settings"] = _settings_key(options)
     if "pdf" in options.formats:
         from .pdf import warm_up
 
         warm_up(options.look.css, options.look.page_size)
     compile_templates(options.look.templates)
+    _WORKER["settings"] = _settings_key(options)
 
 
 def _render_job(job: Job) -> dict[str, Any]:
     if _WORKER.get("settings") != job.settings:  # a worker of another batch, or none yet
-        _prepare(job.options)
+        try:
+            if job.installed is not None:  # a cluster's worker that joined without its setup
+                _prepare_remote(job.options, job.installed)
+            else:
+                _prepare(job.options)
+        except HandoffBriefError as error:  # a template that does not compile, say
+            return {"position": job.position, "failed": True,
+                    "error": f"{job.position}: {error.message}"}
     options = job.options
     changed = {"position": job.position, "changed": True,
                "error": f"{job.position}: changed between the batch's two readings of its "
@@ -507,7 +534,8 @@ def _render_job(job: Job) -> dict[str, Any]:
             outputs.append(name)
             notices = list(dict.fromkeys(notices + result.notices))
         extra = [f.as_dict() for f in brief.page_findings]
-        stamp = {"key": job.key, "position": job.position, "extra_findings": extra}
+        stamp = {"key": job.key, "position": job.position, "extra_findings": extra,
+                 "notices": notices}
         if job.return_bytes:
             return {"position": job.position, "outputs": outputs, "extra_findings": extra,
                     "notices": notices, "files": files, "stamp": stamp, "id": handoff.id}

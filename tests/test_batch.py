@@ -600,8 +600,6 @@ def test_invalid_handoffs_are_counted_by_problem_whatever_the_file_name(tmp_path
         "tier: must be 'qualified', 'warmed' or 'call-qualified' (got 'hot')": 5}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: _kind splits at the first ': ', so a file name "
-                   "holding ': ' makes every line its own kind and nothing is left out")
 def test_a_file_name_with_a_colon_still_groups_invalid_handoffs(tmp_path: Path) -> None:
     path = tmp_path / "in" / "leads: march.jsonl"
     path.parent.mkdir()
@@ -691,8 +689,6 @@ def test_page_findings_and_notices_of_a_render_are_reported_and_kept(
     assert again.entries[0].findings == first.entries[0].findings
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the stamp keeps a brief's page findings but not "
-                   "its notices, so an unchanged brief's report drops them")
 def test_the_notices_of_an_unchanged_brief_are_kept(tmp_path: Path, monkeypatch: Any) -> None:
     from dataclasses import replace
 
@@ -747,9 +743,6 @@ def test_a_broken_template_stops_the_batch(tmp_path: Path) -> None:
                                     "'end of statement block'")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: _prepare records the settings before it compiles "
-                   "the templates, so the process's next batch with them renders every brief "
-                   "against the broken template and calls each handoff invalid")
 def test_a_broken_template_stops_every_batch(tmp_path: Path) -> None:
     look = broken(tmp_path, "every")
     path = write_all(tmp_path / "in", [handoff(1)])
@@ -759,9 +752,6 @@ def test_a_broken_template_stops_every_batch(tmp_path: Path) -> None:
         run(options(tmp_path, path, look=look))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with --jobs 2 a template that does not compile "
-                   "fails every brief as 'a worker process died (killed by the system?)' and "
-                   "prints the worker's traceback")
 def test_a_broken_template_is_named_whatever_the_jobs(tmp_path: Path, capfd: Any) -> None:
     look = broken(tmp_path, "jobs")
     path = write_all(tmp_path / "in", [handoff(1), handoff(2)])
@@ -918,14 +908,31 @@ def test_an_executor_that_loses_a_job_fails_only_that_brief(
     assert not (tmp_path / "out" / "lead-2.md").exists()
 
 
-def test_an_executor_whose_worker_cannot_set_up_fails_with_the_reason(tmp_path: Path) -> None:
+def test_templates_that_do_not_compile_stop_a_batch_on_an_executor(tmp_path: Path) -> None:
     look = broken(tmp_path, "executor")
     path = write_all(tmp_path / "in", [handoff(1)])
     template = tmp_path / "look" / "templates" / "md" / "call-qualified.md.j2"
-    report = run(options(tmp_path, path, look=look), executor=InProcess())
+    executor = InProcess()
+    with pytest.raises(HandoffBriefError) as caught:
+        run(options(tmp_path, path, look=look), executor=executor)
+    assert caught.value.message == (f"template {template}:1: Expected an expression, got "
+                                    "'end of statement block'")
+    assert executor.calls == 0  # before any brief is sent
+
+
+def test_a_worker_that_cannot_set_up_fails_its_handoffs_with_the_reason(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    from handoff_brief import batch
+
+    def refuse(options: Any) -> None:
+        raise HandoffBriefError("no fonts on this worker")
+
+    monkeypatch.setattr(batch, "_prepare", refuse)  # the worker's setup, not the batch's check
+    monkeypatch.setattr(batch, "_WORKER", {})  # a worker that has set up nothing yet
+    path = write_all(tmp_path / "in", [handoff(1)])
+    report = run(options(tmp_path, path), executor=InProcess())
     assert [(e.status, e.errors) for e in report.entries] == [
-        ("failed", [f"{path}:1: template {template}:1: Expected an expression, got 'end of "
-                    "statement block'"])]
+        ("failed", [f"{path}:1: no fonts on this worker"])]
 
 
 class Doomed(Brief):
@@ -942,8 +949,6 @@ class Doomed(Brief):
         return super().render(fmt)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with an executor, a broken process pool "
-                   "(BrokenProcessPool) escapes run(): no statuses, no reports")
 def test_an_executor_whose_pool_breaks_fails_what_is_left(
         tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setattr(Doomed, "parent", os.getpid())
@@ -957,31 +962,43 @@ def test_an_executor_whose_pool_breaks_fails_what_is_left(
 
 # -- the batch's own pool --------------------------------------------------------------------
 
+def death_signal() -> int:
+    """The signal this process gets when its parent ends (prctl PR_GET_PDEATHSIG), 0 if none."""
+    import ctypes
+
+    found = ctypes.c_int(0)
+    ctypes.CDLL(None).prctl(2, ctypes.byref(found), 0, 0, 0)
+    return found.value
+
+
 class Recorded(Brief):
-    """Notes, for each brief rendered, the process and whether it leaves Ctrl-C to others."""
+    """Notes, for each brief rendered, its process, whether that process leaves Ctrl-C to
+    the batch, and the signal it gets when the batch ends."""
 
     log = Path()
 
     def render(self, fmt: Any) -> Any:
         ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
         with self.log.open("a") as log:
-            log.write(f"{os.getpid()} {ignored}\n")
+            log.write(f"{os.getpid()} {ignored} {death_signal()}\n")
         return super().render(fmt)
 
 
-def test_jobs_render_on_that_many_forked_workers_that_leave_ctrl_c_to_the_batch(
+def test_jobs_render_on_that_many_forked_workers_tied_to_the_batch(
         tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setattr(Recorded, "log", tmp_path / "renders.log")
     monkeypatch.setattr(batch_module, "Brief", Recorded)  # forked workers inherit it
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    # Whatever this process does with Ctrl-C (a test runner may ignore it), the workers
+    # must ignore it themselves; and the batch forks whatever the default start method.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     default = multiprocessing.get_start_method(allow_none=True)
-    multiprocessing.set_start_method("spawn", force=True)  # the batch forks all the same
+    multiprocessing.set_start_method("spawn", force=True)
     try:
         path = write_all(tmp_path / "in", [handoff(n) for n in range(1, 7)])
         report = run(options(tmp_path, path, jobs=2))
         assert [e.status for e in report.entries] == ["rendered"] * 6
-        first = Recorded.log.read_text().splitlines()
-        assert len(first) == 6
+        assert len(Recorded.log.read_text().splitlines()) == 6
         items = [handoff(n) for n in range(1, 7)]
         for item in items[:2]:
             item["prepared_by"] = "Ana Lima"
@@ -990,10 +1007,12 @@ def test_jobs_render_on_that_many_forked_workers_that_leave_ctrl_c_to_the_batch(
         assert [e.status for e in again.entries] == ["rendered"] * 2 + ["unchanged"] * 4
     finally:
         multiprocessing.set_start_method(default, force=True)
+        signal.signal(signal.SIGINT, handler)
     renders = [line.split() for line in Recorded.log.read_text().splitlines()]
     assert len(renders) == 8
-    assert all(pid != str(os.getpid()) and ignored == "True" for pid, ignored in renders)
-    assert len({pid for pid, _ in renders[:6]}) <= 2
+    assert {(pid == str(os.getpid()), ignored, dies) for pid, ignored, dies in renders} == {
+        (False, "True", str(int(signal.SIGKILL)))}
+    assert len({pid for pid, _, _ in renders[:6]}) <= 2
 
 
 def test_a_worker_that_dies_fails_what_it_had_and_the_next_run_completes(

@@ -25,7 +25,10 @@ def start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     process = subprocess.Popen(
         [sys.executable, "-m", "handoff_brief", "batch", str(source), "-o", str(out),
          "--jobs", "2", "--format", "pdf"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        # As from a terminal: a test runner's worker may ignore SIGINT, and its children
+        # would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return process, out
 
 

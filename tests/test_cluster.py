@@ -146,6 +146,27 @@ def test_a_worker_with_another_installation_stops_the_batch(
     assert not (tmp_path / "out" / "lead-1.md").exists()
 
 
+def test_a_worker_that_joined_without_its_setup_checks_the_installation_first(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    from handoff_brief.inputs import documents
+
+    path = write_all(tmp_path / "in", [handoff(1)])
+    document = next(iter(documents(str(path))))
+    chosen = options(tmp_path / "out", path)
+
+    def job(installed: str) -> Any:
+        return batch_module.Job(document.position, document.position, document.data,
+                                document.lines, "key", chosen, "settings", installed)
+
+    monkeypatch.setattr(batch_module, "_WORKER", {})  # a fresh worker, never set up
+    with pytest.raises(batch_module.HandoffBriefError, match="a cluster worker has another "
+                                                            "handoff-brief"):
+        batch_module._render_job(job("handoff-brief 0.0|other"))
+    assert "settings" not in batch_module._WORKER
+    batch_module._render_job(job(batch_module._installed(chosen)))
+    assert batch_module._WORKER["settings"] == batch_module._settings_key(chosen)
+
+
 # -- workers that are lost: a plugin that makes one handoff's render hold or die --------------
 
 class _Trap(distributed.WorkerPlugin):
