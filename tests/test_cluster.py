@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 
 from handoff_brief import batch as batch_module  # noqa: E402
+from handoff_brief import cluster as cluster_module  # noqa: E402
 from handoff_brief.batch import WORKER_DIED, BatchOptions, run  # noqa: E402
 from handoff_brief.cli import main  # noqa: E402
 from handoff_brief.cluster import ClusterError, ClusterExecutor, cluster_executor  # noqa: E402
@@ -159,9 +161,9 @@ def test_a_worker_that_joined_without_its_setup_checks_the_installation_first(
                                 document.lines, "key", chosen, "settings", installed)
 
     monkeypatch.setattr(batch_module, "_WORKER", {})  # a fresh worker, never set up
-    with pytest.raises(batch_module.HandoffBriefError, match="a cluster worker has another "
-                                                            "handoff-brief"):
-        batch_module._render_job(job("handoff-brief 0.0|other"))
+    refused = batch_module._render_job(job("handoff-brief 0.0|other"))
+    assert refused["failed"] and refused["error"].startswith(
+        f"{document.position}: a cluster worker has another handoff-brief")
     assert "settings" not in batch_module._WORKER
     batch_module._render_job(job(batch_module._installed(chosen)))
     assert batch_module._WORKER["settings"] == batch_module._settings_key(chosen)
@@ -247,6 +249,31 @@ def test_a_handoff_that_kills_every_worker_it_runs_on_is_failed_not_lost(
     assert report.entries[1].errors == [f"{path}:2: {WORKER_DIED}"]
     assert not (tmp_path / "out" / "lead-2.md").exists()
     assert json.loads((tmp_path / "out" / "report.json").read_text())["counts"]["failed"] == 1
+
+
+def test_a_scheduler_without_workers_says_how_to_start_one(monkeypatch: Any) -> None:
+    monkeypatch.setattr(cluster_module, "WORKERS_TIMEOUT", 0.5)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0",
+                                  host="127.0.0.1") as empty:
+        address = empty.scheduler_address
+        with pytest.raises(ClusterError) as caught, cluster_executor(address, 1):
+            pass
+    assert caught.value.message == (
+        f"the Dask scheduler at {address} has had no worker for 0.5 s; start one with "
+        f"`dask worker {address}` on a machine with handoff-brief installed")
+
+
+def test_without_dask_the_option_says_what_to_install(tmp_path: Path, monkeypatch: Any) -> None:
+    from click.testing import CliRunner
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "handoff_brief.cluster")
+    path = write_all(tmp_path / "in", [handoff(1)])
+    result = CliRunner().invoke(main, ["batch", str(path), "-o", str(tmp_path / "out"),
+                                       "--cluster", "local"])
+    assert (result.exit_code, result.output) == (
+        1, "Error: --cluster: needs Dask, which is not installed; install it with pip install "
+           "'handoff-brief[cluster]'\n")
 
 
 def test_an_unreachable_scheduler_is_said_within_10_s() -> None:
