@@ -16,7 +16,7 @@ import pytest
 
 from .test_batch import handoff, write_all
 
-COUNT = 24
+COUNT = 12
 
 
 def start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:

@@ -253,7 +253,7 @@ def test_a_handoff_that_kills_every_worker_it_runs_on_is_failed_not_lost(
 
 def test_a_scheduler_without_workers_says_how_to_start_one(monkeypatch: Any) -> None:
     monkeypatch.setattr(cluster_module, "WORKERS_TIMEOUT", 0.5)
-    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0",
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address="127.0.0.1:0",
                                   host="127.0.0.1") as empty:
         address = empty.scheduler_address
         with pytest.raises(ClusterError) as caught, cluster_executor(address, 1):
