@@ -16,7 +16,9 @@ reports that handoff as failed, never loses it.
 
 from __future__ import annotations
 
+import logging
 import re
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
@@ -125,6 +127,32 @@ class _Setup(WorkerPlugin):
 
 
 @contextmanager
+def _local_cluster(jobs: int) -> Iterator[ClusterExecutor]:
+    """A LocalCluster for one batch, quiet: what goes wrong on it is in the batch's report."""
+    # A Ctrl-C while the cluster starts would leave it half started, and Dask's exit hook
+    # printing a traceback: it waits until the cluster is up, then stops it cleanly. The
+    # worker processes keep the mask: a Ctrl-C at the terminal reaches only the batch,
+    # which stops them itself.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        # One task at a time per worker, none queued on it: a worker that dies takes only
+        # the brief it was rendering with it, which alone counts towards allowed-failures.
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            # The scheduler serves HTTP (health, metrics) even without a dashboard, on 8787
+            # unless told otherwise: a free port on loopback, never another cluster's.
+            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1,
+                                   processes=True, dashboard_address="127.0.0.1:0",
+                                   host="127.0.0.1", silence_logs=logging.CRITICAL)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    with cluster:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        with Client(cluster, set_as_default=False) as client:
+            yield ClusterExecutor(client, cluster.scheduler_address)
+
+
+@contextmanager
 def cluster_executor(address: str, jobs: int) -> Iterator[ClusterExecutor]:
     """An executor on the cluster at `address`: `local` (a `LocalCluster` of `jobs`
     single-threaded worker processes, stopped on exit) or `tcp://HOST:PORT` (a running
@@ -134,16 +162,8 @@ def cluster_executor(address: str, jobs: int) -> Iterator[ClusterExecutor]:
         raise BadSetting("cluster", f"{address}: is neither 'local' nor a scheduler address "
                                     "such as tcp://10.0.0.5:8786", value=address)
     if address == LOCAL:
-        # One task at a time per worker, none queued on it: a worker that dies takes only
-        # the brief it was rendering with it, which alone counts towards allowed-failures.
-        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
-            # The scheduler serves HTTP (health, metrics) even without a dashboard, on 8787
-            # unless told otherwise: a free port on loopback, never another cluster's.
-            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1,
-                                   processes=True, dashboard_address="127.0.0.1:0",
-                                   host="127.0.0.1")
-        with cluster, Client(cluster, set_as_default=False) as client:
-            yield ClusterExecutor(client, cluster.scheduler_address)
+        with _local_cluster(jobs) as executor:
+            yield executor
         return
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
