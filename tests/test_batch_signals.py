@@ -4,8 +4,6 @@ outlive it, even when it is killed outright."""
 from __future__ import annotations
 
 import json
-import os
-import select
 import signal
 import subprocess
 import sys
@@ -14,6 +12,7 @@ from typing import IO
 
 import pytest
 
+from .processes import still_alive
 from .test_batch import handoff, write_all
 
 COUNT = 12
@@ -49,19 +48,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def gone_within(pid: int, seconds: float) -> bool:
-    """Whether process `pid` ends within `seconds`, waiting on its pidfd (no polling)."""
-    try:
-        descriptor = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        ready, _, _ = select.select([descriptor], [], [], seconds)
-        return bool(ready)
-    finally:
-        os.close(descriptor)
-
-
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_sigterm_and_ctrl_c_stop_with_reports_and_the_next_run_finishes(
         tmp_path: Path, signum: int, code: int) -> None:
@@ -77,7 +63,7 @@ def test_sigterm_and_ctrl_c_stop_with_reports_and_the_next_run_finishes(
     assert last.startswith("interrupted: ") and last.endswith(f" of {COUNT} done; run again "
                                                                "to finish")
     assert "Traceback" not in rest
-    assert all(gone_within(pid, 10) for pid in workers)
+    assert still_alive(workers, 10) == set()
     counts = json.loads((out / "report.json").read_text())["counts"]
     assert counts["failed"] >= 1 and counts["rendered"] + counts["failed"] == COUNT
     finished = subprocess.run([sys.executable, "-m", "handoff_brief", "batch",
@@ -97,4 +83,4 @@ def test_workers_die_with_a_killed_batch(tmp_path: Path) -> None:
         assert workers
         process.kill()
         process.wait(timeout=30)
-    assert all(gone_within(pid, 10) for pid in workers), "a worker outlived its batch"
+    assert still_alive(workers, 10) == set(), "a worker outlived its batch"

@@ -20,6 +20,8 @@ import pytest
 from handoff_brief.errors import BadSetting, HandoffBriefError
 from handoff_brief.service.pool import Busy, Overran, WorkerDied, WorkerPool
 
+from .processes import process_tree, still_alive
+
 #: Seconds any one wait in these tests may take before it counts as a hang.
 PATIENCE = 30
 
@@ -96,20 +98,9 @@ def readable(descriptor: int) -> bytes:
     return os.read(descriptor, 1)
 
 
-def children() -> dict[int, list[int]]:
-    found: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError):
-            continue
-        found.setdefault(parent, []).append(int(stat.parent.name))
-    return found
-
-
 def workers() -> set[int]:
     """This process's worker processes: the children of its fork server."""
-    tree = children()
+    tree = process_tree()
     found: set[int] = set()
     for child in tree.get(os.getpid(), []):
         try:
@@ -122,19 +113,7 @@ def workers() -> set[int]:
 
 
 def alive(pids: set[int], timeout: float = PATIENCE) -> set[int]:
-    """The pids still running after `timeout`, each waited for by its pidfd."""
-    running = set()
-    for pid in pids:
-        try:
-            handle = os.pidfd_open(pid)
-        except ProcessLookupError:
-            continue
-        try:
-            if not select.select([handle], [], [], timeout)[0]:
-                running.add(pid)
-        finally:
-            os.close(handle)
-    return running
+    return still_alive(pids, timeout)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ import asyncio
 import hashlib
 import io
 import json
-import os
-import select
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from handoff_brief.cli import main
 from handoff_brief.load import MAX_INPUT_BYTES
 from handoff_brief.service.callback import verify
 
+from .processes import descendants, still_alive
 from .serving import Server, serving
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -424,39 +423,6 @@ def test_a_finished_job_calls_back_signed(tmp_path: Path, httpserver: HTTPServer
     assert document["callback"] == "delivered"
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (the fork server and the workers)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def wait_gone(pids: list[int], timeout: float = 10) -> list[int]:
-    """The pids still alive after `timeout`: each is waited for by its pidfd, no polling."""
-    alive = []
-    for pid in pids:
-        try:
-            handle = os.pidfd_open(pid)
-        except ProcessLookupError:
-            continue
-        try:
-            if not select.select([handle], [], [], timeout)[0]:
-                alive.append(pid)
-        finally:
-            os.close(handle)
-    return alive
-
-
 def test_a_job_survives_sigkill_and_nothing_is_rendered_twice(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with serving(tmp_path, data_dir=data) as server, \
@@ -471,7 +437,7 @@ def test_a_job_survives_sigkill_and_nothing_is_rendered_twice(tmp_path: Path) ->
                 break
         workers = descendants(server.process.pid)
         server.kill()
-        assert workers and wait_gone(workers) == []  # no orphaned workers
+        assert workers and still_alive(workers, 10) == set()  # no orphaned workers
     briefs = data / "jobs" / first["id"] / "briefs"
     stamped = {stamp.stem for stamp in (briefs / ".handoff-brief").glob("*.json")}
     before = {name: (briefs / f"{name}.pdf").stat() for name in stamped}
