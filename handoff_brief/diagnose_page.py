@@ -68,7 +68,7 @@ figure svg { max-width: 100%; height: auto; display: block; }
 @media screen { figure svg { width: 100%; max-width: 50rem; } }
 figure.ages { width: 62%; margin-top: 0.9em; }
 figcaption { color: var(--muted); font-size: 0.86em; margin-top: 0.2em; }
-table.groups thead th { font-size: 0.8em; }
+table.groups thead th { font-size: 0.8em; overflow-wrap: normal; }
 table.groups td.ready { font-weight: bold; }
 table.groups tr.rest td, table.groups tr.rest th { color: var(--muted); font-style: italic; }
 .level { white-space: nowrap; font-size: 0.78em; font-weight: bold; text-transform: uppercase;

@@ -170,7 +170,7 @@ def _group_row(name: str, m: Measures, *, label: str | None = None) -> dict[str,
 
 
 GROUP_COLUMNS = ["Reasons per handoff", "Reasons citing", "Checks per handoff", "Facts sourced",
-                 "Inferences complete", "Facts stale", "Next action complete",
+                 "Inferred complete", "Facts stale", "Next action complete",
                  "Next action vague"]
 
 
