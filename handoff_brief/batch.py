@@ -10,6 +10,7 @@ to worker processes, each set up once and reused.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -27,11 +28,20 @@ from . import __version__
 from .assets import assets_digest, folders_digest
 from .batch_report import Entry, InvalidTally, Report, write_reports
 from .brief import Brief
-from .check import PAGE_BUDGET
 from .choices import Format
-from .errors import HandoffBriefError, InvalidHandoff, NotReady, Problem
+from .errors import HandoffBriefError, InvalidHandoff, NotReady
+from .first_pass import (
+    Checked,
+    Index,
+    Setup,
+    Submit,
+    brief_key,
+    check_chunk,
+    first_pass,
+    line_units,
+)
 from .hygiene import SIMILARITY, ExactKey, Record, find_similar
-from .inputs import Document, Found, discover, documents
+from .inputs import discover, documents, is_json_lines, json_line
 from .lifetime import die_with_parent
 from .load import validate
 from .look import Look
@@ -41,8 +51,6 @@ from .render import compile_templates
 from .suppress import Suppressions
 
 STATE_FOLDER = ".handoff-brief"
-#: Ids whose briefs would take the place of the batch's own report files.
-RESERVED_IDS = ("report",)
 #: The exact duplicate rules, in the order they are settled.
 EXACT_RULES = ("id", "domain+email", "domain+company")
 Progress = Callable[[int, int], None]
@@ -94,76 +102,188 @@ def run(options: BatchOptions, progress: Progress | None = None,
         executor: Executor | None = None) -> Report:
     """Classify and render a batch; writes the outputs and the reports into `outdir`.
 
-    The briefs are rendered by `executor` when given (a caller's pool of worker processes,
-    whose workers may or may not have rendered a batch before), else by a pool of
-    `options.jobs` worker processes started for this batch.
+    Both passes run on `executor` when given (a caller's pool of worker processes, whose
+    workers may or may not have worked on a batch before, or a cluster's), else on a pool of
+    `options.jobs` worker processes started for this batch when there is enough to do.
     """
+    if executor is None and options.cluster:  # a library caller's: connected here
+        from .cluster import cluster_executor
+
+        with cluster_executor(options.cluster, options.jobs or os.cpu_count() or 1) as cluster:
+            return run(options, progress, cluster)
     found = discover(options.inputs, follow_links=options.follow_links)
     suppressions = Suppressions()
     for path in options.suppress:  # a bad list is refused before any work
         suppressions.add_file(path)
     ensure_folder(options.outdir)
     settings = _settings_key(options)
+    with _Workers(options, executor) as workers:
+        with _no_cycle_collection():
+            index = Index.load(options.outdir / STATE_FOLDER, fresh=options.force)
+            entries: list[Entry] = []
+            tally = InvalidTally()
+            try:
+                for checked in first_pass(found, Setup(settings, options.policy), index,
+                                          workers.chunks):
+                    entry = _entry(checked, len(entries), suppressions, options.hygiene)
+                    if entry.status != "invalid" or tally.keep(_kind(entry)):
+                        entries.append(entry)
+            except (KeyboardInterrupt, Terminated) as stop:
+                workers.stop()
+                index.save()  # what was checked is not checked again
+                raise Interrupted(0, 0, _signum(stop)) from None
+            possible = _settle_duplicates(entries, options.hygiene)
+            todo: dict[str, Entry] = {}
+            for entry in entries:
+                if entry.status:
+                    continue
+                if not entry.ready and not options.draft:
+                    entry.status = "not_ready"
+                elif not options.force and _up_to_date(entry, options, index):
+                    entry.status = "unchanged" if entry.ready else "not_ready"
+                else:
+                    todo[entry.position] = entry
 
-    entries: list[Entry] = []
-    tally = InvalidTally()
-    for document in _first_pass(found):
-        entry = _classify(document, len(entries), suppressions, settings, options.policy,
-                          options.hygiene)
-        if entry.status != "invalid" or tally.keep(_kind(entry)):
-            entries.append(entry)
-    possible = _settle_duplicates(entries, options.hygiene)
-    todo: dict[str, Entry] = {}
-    for entry in entries:
-        if entry.status:
-            continue
-        if not entry.ready and not options.draft:
-            entry.status = "not_ready"
-        elif not options.force and _up_to_date(entry, options):
-            entry.status = "unchanged" if entry.ready else "not_ready"
-        else:
-            todo[entry.position] = entry
-
-    report = Report(entries, tally.left_out,
-                    None if options.policy.is_default else options.policy.about(), possible)
-    try:
-        if todo:
-            _render_all([entry.name for entry in found if entry.problem is None], todo,
-                        options, progress, executor)
-    except (KeyboardInterrupt, Terminated) as stop:
-        for child in multiprocessing.active_children():
-            child.terminate()
-        unfinished = _fail_unfinished(todo, "interrupted before it was rendered; run again")
-        _write_all_reports(report, options)
-        signum = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
-        raise Interrupted(len(todo) - unfinished, len(todo), signum) from None
+        report = Report(entries, tally.left_out,
+                        None if options.policy.is_default else options.policy.about(),
+                        possible)
+        try:
+            if todo:
+                _render_all([entry.name for entry in found if entry.problem is None], todo,
+                            options, progress, workers, index)
+        except (KeyboardInterrupt, Terminated) as stop:
+            workers.stop()
+            unfinished = _fail_unfinished(todo, "interrupted before it was rendered; run again")
+            index.save()
+            _write_all_reports(report, options)
+            raise Interrupted(len(todo) - unfinished, len(todo), _signum(stop)) from None
     _fail_unfinished(todo, "could not be read again: its file changed or went away while the "
                            "batch ran; run again")
+    index.save()
     _write_all_reports(report, options)
     return report
 
 
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """A batch makes and keeps hundreds of thousands of small objects, which the cycle
+    collector would scan again and again (most of the time of an unchanged re-run) and in
+    which it finds no cycles: it runs once the batch is done instead."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _signum(stop: BaseException) -> int:
+    return signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
+
+
+class _Workers:
+    """Where both passes run: the caller's executor, else a pool of worker processes started
+    on first use (a first pass of more than one chunk, or briefs to render) and shared."""
+
+    def __init__(self, options: BatchOptions, given: Executor | None) -> None:
+        self.options = options
+        self.given = given
+        #: Tasks in flight per worker (a cluster says how many it runs at once).
+        self.width = options.jobs or os.cpu_count() or 1
+        #: What a cluster's workers must have installed; None for processes of this machine.
+        self.installed: str | None = None
+        self._prepared = False
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def executor(self, tasks: int) -> Executor | None:
+        """The executor for `tasks` tasks; None: run them in this process."""
+        if self.given is not None:
+            if not self._prepared:
+                # A cluster's executor sets its workers up and tells how many tasks it runs
+                # at once; they share no filesystem with us, so they send outputs back.
+                prepare = getattr(self.given, "prepare_workers", None)
+                if prepare is not None:
+                    self.installed = _installed(self.options)
+                    self.width = prepare(_prepare_remote, self.options, self.installed)
+                self._prepared = True
+            return self.given
+        if self.width == 1 or tasks == 1:
+            return None
+        if self._pool is not None and getattr(self._pool, "_broken", False):
+            self._pool.shutdown(wait=False, cancel_futures=True)  # a worker died: anew
+            self._pool = None
+        if self._pool is None:
+            if "pdf" in self.options.formats:
+                from . import pdf  # noqa: F401  imported once here, inherited by every worker
+            context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=self.width, mp_context=context,
+                                             initializer=_worker_setup)
+        return self._pool
+
+    def chunks(self) -> Submit | None:
+        """How pass one sends a chunk to a worker; None: it checks them here."""
+        executor = self.executor(tasks=2)
+        if executor is None:
+            return None
+        return lambda chunk, setup: executor.submit(check_chunk, chunk, setup)
+
+    def stop(self) -> None:
+        """Ctrl-C or SIGTERM: the workers of this machine stop now (SIGKILL: one just forked
+        may not have set its signals up yet; what it was writing is never in place). A
+        caller's executor is left to the caller."""
+        if self._pool is None:
+            return
+        for child in multiprocessing.active_children():
+            child.kill()
+
+
 def _write_all_reports(report: Report, options: BatchOptions) -> None:
-    """report.json, report.md and, unless turned off, the buyer's diagnostic report.html."""
-    write_reports(report, options.outdir)
-    if options.diagnosis:
-        from .diagnose_report import write_diagnosis  # matplotlib, for its charts
+    """report.json, report.md and, unless turned off, the buyer's diagnostic report.html
+    (drawn again only when what it shows changed: its charts take a while)."""
+    with _no_cycle_collection():
+        write_reports(report, options.outdir)
+        if not options.diagnosis:
+            return
+        digest = _diagnosis_digest(report, options)
+    page = options.outdir / "report.html"
+    stamp = options.outdir / STATE_FOLDER / "report.html.sha256"
+    with contextlib.suppress(OSError):
+        if page.is_file() and stamp.read_text() == digest:
+            return
+    from .diagnose_report import write_diagnosis  # matplotlib, for its charts
 
-        write_diagnosis(report, options.outdir / "report.html", inputs=options.inputs,
-                        policy=options.policy, follow_links=options.follow_links)
+    write_diagnosis(report, page, policy=options.policy)
+    ensure_folder(stamp.parent)
+    write_output(stamp, digest.encode())
 
 
-def _first_pass(found: list[Found]) -> Iterator[Document]:
-    """Every document of every input; what cannot be read (or not twice) as a problem."""
-    for entry in found:
-        if entry.problem is None and not entry.regular:
-            entry = Found(entry.name, "is a stream (stdin or a pipe), which a batch cannot "
-                                      "read twice; save it to a file")
-        if entry.problem is not None:
-            yield Document(entry.name, entry.name,
-                           problems=[Problem(entry.name, "", entry.problem)])
-        else:
-            yield from documents(entry.name)
+#: The modules report.html is drawn by: a change to them draws it again.
+_DIAGNOSIS_CODE = ("diagnose.py", "diagnose_measures.py", "diagnose_report.py",
+                   "diagnose_page.py", "diagnose_charts.py")
+
+
+def _diagnosis_digest(report: Report, options: BatchOptions) -> str:
+    """All that report.html shows of a batch: each handoff's state (rendered and unchanged
+    alike: checked), findings and measures, and the policy, version and code that draw it."""
+    here = Path(__file__).parent
+    code = [(here / name).read_bytes().hex() for name in _DIAGNOSIS_CODE]
+    rows = [[entry.status if entry.status not in ("rendered", "unchanged") else "checked",
+             entry.position, entry.id, entry.findings, entry.errors, entry.reason,
+             entry.measures, entry.prepared_on, entry.order,
+             entry.record.values() if entry.record is not None else None]
+            for entry in report.entries]
+    text = json.dumps([__version__, options.policy.digest, options.policy.name, code,
+                       sorted(report.left_out.items()), len(report.possible_duplicates), rows],
+                      ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _kind(entry: Entry) -> str:
@@ -186,55 +306,30 @@ def _fail_unfinished(todo: dict[str, Entry], reason: str) -> int:
 
 # -- pass one: classification ---------------------------------------------------------------
 
-def _classify(document: Document, order: int, suppressions: Suppressions,
-              settings: str, policy: Policy, hygiene: Hygiene) -> Entry:
-    entry = Entry(document.file, document.position, order=order)
-    try:
-        handoff = document.validate()
-    except InvalidHandoff as error:
+def _entry(checked: Checked, order: int, suppressions: Suppressions,
+           hygiene: Hygiene) -> Entry:
+    """A handoff as pass one checked it, suppressed when a list says so."""
+    entry = Entry(checked.file, checked.position, id=checked.id, order=order)
+    if checked.errors is not None:
         entry.status = "invalid"
-        shown, more = error.shown()
-        entry.errors = [str(problem) for problem in shown] + ([more] if more else [])
-        entry.id = document.claimed_id
+        entry.errors = list(checked.errors)
         return entry
-    entry.id, entry.tier = handoff.id, handoff.tier
-    if handoff.id in RESERVED_IDS:
-        entry.status = "invalid"
-        entry.errors = [f"{document.position}: id: {handoff.id!r} is the name of the batch's "
-                        "own report (report.md, report.json); give the handoff another id"]
-        return entry
-    record = Record.of_handoff(handoff, ref=document.position)
+    entry.tier = checked.tier
+    record = Record.restore(entry.position, checked.record)
     if len(suppressions):
-        emails = [contact.email for contact in handoff.contacts if contact.email]
-        suppressed = suppressions.match_record(record, emails, strict=hygiene.strict,
+        suppressed = suppressions.match_record(record, checked.emails, strict=hygiene.strict,
                                                threshold=hygiene.similarity)
         if suppressed is not None:
             entry.status, entry.reason = "suppressed", suppressed.describe()
             entry.match = suppressed.as_dict()
             return entry
-    brief = Brief(handoff, source=document.position, policy=policy)
-    entry.findings = [f.as_dict() for f in brief.findings]
-    entry.ready = brief.ready
-    entry.prepared_on = handoff.prepared_on.isoformat()
+    entry.findings = list(checked.findings)
+    entry.ready = checked.ready
+    entry.prepared_on = checked.prepared_on
     entry.record = record
-    entry.key = _key(settings, brief)
+    entry.key = checked.key
+    entry.measures = checked.measures
     return entry
-
-
-def _key(settings: str, brief: Brief) -> str:
-    """What a brief is made from: the settings, the validated handoff, and what the policy
-    decides of it that the brief shows (the verdict, the blocking findings, the page budget).
-    A policy change re-checks every handoff but renders again only the briefs it changes.
-    Pass two renders a handoff only when its key is still the one pass one classified."""
-    policy, tier = brief.policy, brief.handoff.tier
-    blocking = [f.as_dict() for f in brief.checked if f.level == "error"]
-    # The page budget's finding is stored with the brief and names a policy that set it.
-    pages: list[object] = [policy.budget(tier), policy.rules.get("over-page-budget")]
-    if pages != [PAGE_BUDGET[tier], None]:
-        pages.append(policy.name)
-    verdict = json.dumps([blocking, pages])
-    content = brief.handoff.model_dump_json(by_alias=True)
-    return hashlib.sha256("\n".join([settings, verdict, content]).encode()).hexdigest()
 
 
 def _settle_duplicates(entries: list[Entry], hygiene: Hygiene) -> list[dict[str, Any]]:
@@ -291,15 +386,22 @@ def _outputs(entry: Entry, options: BatchOptions) -> list[str]:
     return [f"{entry.id}.{fmt}" for fmt in options.formats]
 
 
-def _up_to_date(entry: Entry, options: BatchOptions) -> bool:
+def _up_to_date(entry: Entry, options: BatchOptions, index: Index) -> bool:
+    """Whether the brief's files are there, made from what this entry is made from: by the
+    stamp the index keeps, else the one its file keeps (an index written before it)."""
     assert entry.id is not None
-    try:
-        stamp = json.loads(_stamp_path(options.outdir, entry.id).read_text())
-    except (OSError, ValueError):
-        return False
+    stamp = index.stamp(entry.id)
+    if stamp is None or stamp.get("key") != entry.key:
+        try:
+            stamp = json.loads(_stamp_path(options.outdir, entry.id).read_text())
+        except (OSError, ValueError):
+            return False
+        if not isinstance(stamp, dict):
+            return False
     outputs = _outputs(entry, options)
     if stamp.get("key") != entry.key or not all((options.outdir / o).is_file() for o in outputs):
         return False
+    index.set_stamp(entry.id, stamp)
     entry.outputs = outputs
     entry.findings += stamp.get("extra_findings", [])
     entry.notices = stamp.get("notices", [])
@@ -320,6 +422,9 @@ class Job:
     #: On a cluster: what the batch's machine has installed (`_installed`), which the worker
     #: must have too; the worker sends the outputs and the stamp back for it to write.
     installed: str | None = None
+    #: A line of a JSON Lines file, as read: parsed by the worker (`data` is None).
+    raw: bytes | None = None
+    file: str = ""
 
     @property
     def return_bytes(self) -> bool:
@@ -333,7 +438,14 @@ def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
     for name in files:
         if name not in wanted:
             continue
-        for document in documents(name):
+        if is_json_lines(name):  # each line sent as read: the worker parses it
+            for unit in line_units(name):
+                entry = todo.get(unit.position or "")
+                if entry is not None and unit.position is not None:
+                    yield Job(unit.position, unit.position, None, None, entry.key, options,
+                              settings, installed, unit.raw, name)
+            continue
+        for document in documents(name, todo):
             entry = todo.get(document.position)
             if entry is not None:
                 yield Job(document.position, document.label or document.position,
@@ -342,9 +454,8 @@ def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
 
 
 def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
-                progress: Progress | None, executor: Executor | None) -> None:
+                progress: Progress | None, workers: _Workers, index: Index) -> None:
     total, done = len(todo), 0
-    jobs = options.jobs or os.cpu_count() or 1
     # Templates that do not compile stop the batch here, named, whatever renders it.
     compile_templates(options.look.templates)
     if progress:
@@ -366,44 +477,26 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
             entry.outputs = result["outputs"]
             entry.findings += result["extra_findings"]
             entry.notices = result["notices"]
+            assert entry.id is not None
+            index.set_stamp(entry.id, {"key": entry.key, "position": entry.position,
+                                       "extra_findings": result["extra_findings"],
+                                       "notices": result["notices"]})
         done += 1
         if progress:
             progress(done, total)
 
-    if executor is None and options.cluster:  # the command line connects before pass one
-        from .cluster import cluster_executor
-
-        with cluster_executor(options.cluster, jobs) as cluster:
-            _render_all(files, todo, options, progress, cluster)
-        return
-    if executor is not None:
-        # A cluster's executor sets its workers up and tells how many tasks it runs at
-        # once; they share no filesystem with us, so they send their outputs back.
-        prepare = getattr(executor, "prepare_workers", None)
-        installed = _installed(options) if prepare is not None else None
-        if prepare is not None:
-            jobs = prepare(_prepare_remote, options, installed)
-        try:
-            _render_on(executor, _jobs(files, todo, options, installed), jobs, finish)
-        except BrokenProcessPool:  # the caller's pool lost a worker: as with our own
-            _fail_unfinished(todo, WORKER_DIED)
-        return
-    if jobs == 1 or total == 1:
+    executor = workers.executor(total)
+    if executor is None:
         for job in _jobs(files, todo, options):
             finish(_render_job(job))
         return
-    if "pdf" in options.formats:
-        from . import pdf  # noqa: F401  imported once here, inherited by every worker
-
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                             initializer=_worker_setup, initargs=(options,)) as pool:
-        try:
-            _render_on(pool, _jobs(files, todo, options), jobs, finish)
-        except BrokenProcessPool:
-            # A worker was killed (the OOM killer, say): what was in flight and what was
-            # not yet sent fails now, with the reports written; the next run renders it.
-            _fail_unfinished(todo, WORKER_DIED)
+    try:
+        _render_on(executor, _jobs(files, todo, options, workers.installed), workers.width,
+                   finish)
+    except BrokenProcessPool:
+        # A worker was killed (the OOM killer, say): what was in flight and what was not
+        # yet sent fails now, with the reports written; the next run renders it.
+        _fail_unfinished(todo, WORKER_DIED)
 
 
 #: Why a brief in flight when its worker died has no output.
@@ -448,11 +541,12 @@ def _reason(error: BaseException) -> str:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_setup(options: BatchOptions) -> None:
-    """Once per worker process: tied to the batch's process, then prepared."""
+def _worker_setup() -> None:
+    """Once per worker process: tied to the batch's process, and ended by SIGTERM as any
+    process is, not by the batch's own handler (each job prepares what it needs, once per
+    worker and batch)."""
     die_with_parent()
-    with contextlib.suppress(HandoffBriefError):  # each job tries again and says why
-        _prepare(options)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _installed(options: BatchOptions) -> str:
@@ -513,13 +607,19 @@ def _render_job(job: Job) -> dict[str, Any]:
                "error": f"{job.position}: changed between the batch's two readings of its "
                         "file; nothing was written for it; run again"}
     try:
+        data, label, lines = job.data, job.label, job.lines
+        if job.raw is not None:
+            document = json_line(job.raw, job.file, job.position)
+            if document.problems:  # it was valid when pass one read it
+                return changed
+            data, label, lines = document.data, document.label, document.lines
         try:
-            handoff = validate(job.data, job.label, job.lines)
+            handoff = validate(data, label, lines)
         except InvalidHandoff:  # it was valid when pass one read it
             return changed
         brief = Brief(handoff, source=job.position, look=options.look, draft=options.draft,
                       policy=options.policy)
-        if _key(job.settings, brief) != job.key:
+        if brief_key(job.settings, brief) != job.key:
             return changed
         outputs: list[str] = []
         notices: list[str] = []

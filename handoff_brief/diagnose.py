@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch import EXACT_RULES
-from .check import check
 from .diagnose_measures import (
     GROUP_BY,
     Diagnosis,
@@ -35,13 +34,13 @@ from .diagnose_measures import (
     GroupBy,
     Sample,
     SetAside,
+    from_measures,
     measure_handoff,
     measuring_policy,
-    sample,
 )
 from .errors import BadSetting, InvalidHandoff, Problem
 from .hygiene import SIMILARITY, ExactKey, find_similar
-from .inputs import Document, discover, documents, read
+from .inputs import Document, read
 from .lifetime import die_with_parent
 from .policy import DEFAULT_POLICY, Policy
 from .suppress import Suppressions
@@ -195,16 +194,14 @@ def settle_duplicates(samples: list[Sample],
 _CHECKED = ("rendered", "unchanged", "not_ready", "failed")
 
 
-def from_batch(report: Report, inputs: Iterable[str], *, policy: Policy = DEFAULT_POLICY,
-               by: GroupBy = "prepared_by", follow_links: bool = False) -> Diagnosis:
+def from_batch(report: Report, *, policy: Policy = DEFAULT_POLICY,
+               by: GroupBy = "prepared_by") -> Diagnosis:
     """The diagnosis of a batch: its statuses and its findings as `report` has them (the page
-    budget's included); the measures from its inputs, read once more. A handoff that no
-    longer reads as it did is left out of the measures."""
+    budget's included), and the measures its first pass took of each handoff checked."""
     diagnosis = Diagnosis([], by=by, policy=policy.name,
                           stale_after_days=policy.stale_after_days,
                           invalid_not_listed=sum(report.left_out.values()),
                           possible_duplicates=len(report.possible_duplicates))
-    checked = {}
     for entry in report.entries:
         why = [_unplaced(error, entry.position, entry.file) for error in entry.errors]
         aside = SetAside(entry.position, entry.id, tuple(why[:SHOWN_PROBLEMS]) or
@@ -215,24 +212,9 @@ def from_batch(report: Report, inputs: Iterable[str], *, policy: Policy = DEFAUL
             diagnosis.duplicates.append(aside)
         elif entry.status == "suppressed":
             diagnosis.suppressed.append(aside)
-        elif entry.status in _CHECKED:
-            checked[entry.position] = entry
-    measuring = measuring_policy(policy)
-    files = {entry.file for entry in checked.values()}
-    samples: dict[str, Sample] = {}
-    for found in discover(inputs, follow_links=follow_links):
-        if found.name not in files or not found.regular:
-            continue
-        for document in documents(found.name):
-            wanted = checked.get(document.position)
-            if wanted is None:
-                continue
-            try:
-                handoff = document.validate()
-            except InvalidHandoff:
-                continue
-            kept = [Found(f["rule"], f["level"], f["path"]) for f in wanted.findings]
-            samples[wanted.position] = sample(handoff, check(handoff, policy=measuring), kept,
-                                              position=wanted.position, order=wanted.order)
-    diagnosis.samples = [samples[p] for p in checked if p in samples]
+        elif entry.status in _CHECKED and entry.measures is not None and entry.id:
+            kept = [Found(f["rule"], f["level"], f["path"]) for f in entry.findings]
+            diagnosis.samples.append(from_measures(
+                entry.measures, kept, position=entry.position, id=entry.id, order=entry.order,
+                prepared_on=entry.prepared_on, record=entry.record))
     return diagnosis

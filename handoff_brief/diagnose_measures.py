@@ -19,7 +19,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from operator import attrgetter
+from typing import Any, Literal, NamedTuple
 
 from .check import RULE_HELP, RULES, Finding, check
 from .hygiene import Record
@@ -181,6 +182,29 @@ def sample(handoff: Handoff, measured: Sequence[Finding], findings: Iterable[Fou
         record=Record.of_handoff(handoff, ref=position))
 
 
+#: What `measures` keeps of a sample: all but what a batch's entry has itself.
+_OWN = ("position", "id", "findings", "order", "prepared_on", "record")
+MEASURES = tuple(name for name in Sample.__dataclass_fields__ if name not in _OWN)
+
+
+def measures(handoff: Handoff, measured: Sequence[Finding]) -> list[Any]:
+    """What the measures count of one handoff, as JSON values in `MEASURES` order
+    (`from_measures` reads them)."""
+    counted = sample(handoff, measured, (), position="")
+    data = {name: getattr(counted, name) for name in MEASURES}
+    data["common"], data["ages"] = sorted(counted.common), list(counted.ages)
+    return [data[name] for name in MEASURES]
+
+
+def from_measures(values: Sequence[Any], findings: Iterable[Found], *, position: str,
+                  id: str, order: int, prepared_on: str, record: Record | None) -> Sample:
+    """The sample `measures` took apart, with a batch entry's own fields."""
+    data = dict(zip(MEASURES, values, strict=True))
+    data["common"], data["ages"] = frozenset(data["common"]), tuple(data["ages"])
+    return Sample(position=position, id=id, findings=tuple(findings), order=order,
+                  prepared_on=prepared_on, record=record, **data)
+
+
 def measure_handoff(handoff: Handoff, policy: Policy, *, position: str, order: int = 0,
                     measuring: Policy | None = None) -> Sample:
     """Check `handoff` once and measure it; its findings are exactly `check`'s."""
@@ -317,22 +341,21 @@ class Measures:
 
     @classmethod
     def of(cls, samples: Iterable[Sample]) -> Measures:
-        sums: Counter[str] = Counter()
+        sums = [0] * len(_SUMS)
         common: Counter[str] = Counter()
         ages: Counter[int] = Counter()
         due: Counter[int] = Counter()
         count = 0
+        values = attrgetter(*_SUMS)
         for item in samples:
             count += 1
-            for name in _SUMS:
-                sums[name] += int(getattr(item, name))
+            sums = [total + int(value) for total, value in zip(sums, values(item), strict=True)]
             common.update(item.common)
             ages.update(item.ages)
             if item.due_days is not None:
                 due[item.due_days] += 1
         return cls(handoffs=count, common={name: common[name] for name in COMMON_CHECKS},
-                   ages=ages, due_days=due,
-                   **{name: sums[name] for name in _SUMS})
+                   ages=ages, due_days=due, **dict(zip(_SUMS, sums, strict=True)))
 
     @property
     def readiness(self) -> float | None:

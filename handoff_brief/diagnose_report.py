@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -307,10 +306,9 @@ def write_report(diagnosis: Diagnosis, target: str | Path, fmt: ReportFormat = "
     write_output(target, render_report(diagnosis, fmt))
 
 
-def write_diagnosis(report: Report, path: Path, *, inputs: Iterable[str],
-                    policy: Policy = DEFAULT_POLICY, follow_links: bool = False,
+def write_diagnosis(report: Report, path: Path, *, policy: Policy = DEFAULT_POLICY,
                     by: GroupBy = "prepared_by") -> None:
-    """A batch's diagnostic (`report.html` beside `report.json`): the batch's own statuses and
-    findings (`report`, a `batch_report.Report`), measured on its inputs read once more."""
-    diagnosis = from_batch(report, inputs, policy=policy, by=by, follow_links=follow_links)
+    """A batch's diagnostic (`report.html` beside `report.json`): the batch's own statuses,
+    findings and measures (`report`, a `batch_report.Report`)."""
+    diagnosis = from_batch(report, policy=policy, by=by)
     write_report(diagnosis, path, report_format(path) or "html")

@@ -14,7 +14,7 @@ import itertools
 import os
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -179,17 +179,27 @@ def read(inputs: Iterable[str], *, follow_links: bool = False) -> Iterator[Docum
             yield from documents(entry.name)
 
 
-def documents(source: str) -> Iterator[Document]:
-    """Every handoff document in one file (or `-`), in order."""
+def documents(source: str, wanted: Container[str] | None = None) -> Iterator[Document]:
+    """Every handoff document in one file (or `-`), in order. With `wanted` (positions), the
+    lines of a JSON Lines file at other positions are passed over unparsed."""
     name = STDIN_NAME if source == STDIN else source
-    suffix = Path(source).suffix.lower()
-    if suffix == ".jsonl":
-        yield from _json_lines(source, name)
+    if is_json_lines(source):
+        yield from _json_lines(source, name, wanted)
         return
-    raw = _read_whole(source)
+    raw = read_whole(source)
     if isinstance(raw, str):
         yield _failed(name, name, raw)
         return
+    yield from parse_documents(raw, name, Path(source).suffix.lower())
+
+
+def is_json_lines(source: str) -> bool:
+    """A file read line by line: one handoff per line."""
+    return Path(source).suffix.lower() == ".jsonl"
+
+
+def parse_documents(raw: bytes, name: str, suffix: str) -> Iterator[Document]:
+    """Every handoff document in the whole text `raw` of the file `name`, in order."""
     if suffix not in (".json", ".yaml", ".yml") and _looks_like_json_lines(raw):
         yield from _lines(iter(raw.splitlines(keepends=True)), name)
     elif suffix == ".json" or (suffix not in (".yaml", ".yml") and _looks_like_json(raw)):
@@ -198,7 +208,7 @@ def documents(source: str) -> Iterator[Document]:
         yield from _yaml(raw, name)
 
 
-def _read_whole(source: str) -> bytes | str:
+def read_whole(source: str) -> bytes | str:
     """The bytes of a file or stdin, or what is wrong with it."""
     try:
         if source == STDIN:
@@ -231,30 +241,37 @@ def _failed(file: str, position: str, message: str, line: int | None = None) -> 
     return Document(file, position, problems=[Problem(position, "", message, line)])
 
 
-def _json_lines(source: str, name: str) -> Iterator[Document]:
+def _json_lines(source: str, name: str,
+                wanted: Container[str] | None = None) -> Iterator[Document]:
     try:
         handle = open(source, "rb")  # noqa: SIM115  closed below, while streaming
     except OSError as error:
         yield _failed(name, name, f"cannot be read ({error.strerror})")
         return
     with handle:
-        yield from _lines(handle, name)
+        yield from _lines(handle, name, wanted)
 
 
-def _lines(lines: Iterator[bytes], name: str) -> Iterator[Document]:
+def _lines(lines: Iterable[bytes], name: str,
+           wanted: Container[str] | None = None) -> Iterator[Document]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         position = f"{name}:{number}"
-        if len(line) > MAX_INPUT_BYTES:
-            yield _failed(name, position, f"is longer than {MAX_INPUT_BYTES // 2**20} MiB, "
-                          "the limit for one handoff")
-            continue
-        document = _from_bytes(line, name, position, ".json")
-        # The position names the line: a line number in a message would only repeat it.
-        document.lines = {}
-        document.problems = [replace(p, line=None) for p in document.problems]
-        yield document
+        if wanted is None or position in wanted:
+            yield json_line(line, name, position)
+
+
+def json_line(line: bytes, name: str, position: str) -> Document:
+    """The handoff on one line of the JSON Lines file `name`, at `position`."""
+    if len(line) > MAX_INPUT_BYTES:
+        return _failed(name, position, f"is longer than {MAX_INPUT_BYTES // 2**20} MiB, "
+                       "the limit for one handoff")
+    document = _from_bytes(line, name, position, ".json")
+    # The position names the line: a line number in a message would only repeat it.
+    document.lines = {}
+    document.problems = [replace(p, line=None) for p in document.problems]
+    return document
 
 
 def _from_bytes(raw: bytes, file: str, position: str, suffix: str) -> Document:

@@ -244,7 +244,7 @@ def test_a_batch_writes_the_same_report(files: tuple[Path, Path], html: str,
     options = BatchOptions(inputs=[str(source)], outdir=tmp_path / "out", formats=("md",),
                            jobs=1, suppress=[listing])
     report = run_batch(options)
-    write_diagnosis(report, tmp_path / "out" / "report.html", inputs=options.inputs)
+    write_diagnosis(report, tmp_path / "out" / "report.html")
     assert (tmp_path / "out" / "report.html").read_text(encoding="utf-8") == html
 
 

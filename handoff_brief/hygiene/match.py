@@ -160,13 +160,8 @@ class Record:
             mail_domain = private_suffix(address.rpartition("@")[2])
             domain = mail_domain if mail_domain not in FREE_MAIL else None
         company = normal_company(name)
-        keys = [_key(ExactKey, ("id", (id,)))] if id else []
-        if domain:
-            if address:
-                keys.append(_key(ExactKey, ("domain+email", (domain, address))))
-            keys.append(_key(ExactKey, ("domain+company", (domain, company))))
         return cls(ref, id, name, website, email, website_host, domain, company, address,
-                   tuple(keys))
+                   _exact_keys(id, domain, address, company))
 
     @classmethod
     def of_handoff(cls, handoff: Handoff, ref: Any = None) -> Record:
@@ -174,6 +169,18 @@ class Record:
         return cls.of(ref, id=handoff.id, name=handoff.account.name,
                       website=str(website) if website else None,
                       email=handoff.primary_contact.email)
+
+    def values(self) -> list[str | None]:
+        """The normal forms as JSON values, without `ref` (`restore` takes them back)."""
+        return [self.id, self.name, self.website, self.email, self.host, self.domain,
+                self.company, self.address]
+
+    @classmethod
+    def restore(cls, ref: Any, values: list[Any]) -> Record:
+        """The record `values` gave, as computed then: nothing is normalised again."""
+        id, name, website, email, host, domain, company, address = values
+        return cls(ref, id, name, website, email, host, domain, company, address,
+                   _exact_keys(id, domain, address, company))
 
     def exact_keys(self) -> tuple[ExactKey, ...]:
         """The keys of the exact rules this record has the values for: the same id; the same
@@ -191,6 +198,16 @@ class Record:
         if words:
             keys.append(f"sound {sound(words)}")
         return tuple(keys)
+
+
+def _exact_keys(id: str | None, domain: str | None, address: str | None,
+                company: str) -> tuple[ExactKey, ...]:
+    keys = [_key(ExactKey, ("id", (id,)))] if id else []
+    if domain:
+        if address:
+            keys.append(_key(ExactKey, ("domain+email", (domain, address))))
+        keys.append(_key(ExactKey, ("domain+company", (domain, company))))
+    return tuple(keys)
 
 
 @dataclass(frozen=True)
