@@ -8,6 +8,7 @@ import sys
 from html.parser import HTMLParser
 from typing import Any
 
+import jinja2
 import pytest
 
 from handoff_brief import NotReady, render
@@ -244,3 +245,18 @@ def test_no_reference_definition_makes_an_unsafe_link(ready: dict[str, Any],
 def test_safe_reference_definitions_stay_links(ready: dict[str, Any]) -> None:
     ready["notes"] = "[site]: https://acme-logistics.example/about\n\nSee [site][site]."
     assert "https://acme-logistics.example/about" in _hrefs(brief(ready, draft=True))
+
+
+def test_the_sandbox_remembers_each_verdict_per_type_and_name() -> None:
+    from handoff_brief.render import _environment
+
+    class Record:
+        update = "a plain value"
+
+    env = _environment("md")
+    for _ in range(2):  # asked again: the same answer, from what it remembered
+        assert env.is_safe_attribute(Record(), "update", Record.update)
+        assert not env.is_safe_attribute({}, "update", {}.update)  # changes the dict
+        assert not env.is_safe_attribute(Record(), "__class__", Record)
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        env.from_string("{{ items.append(1) }}{{ items.append(2) }}").render(items=[])
