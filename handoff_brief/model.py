@@ -8,6 +8,7 @@ requires is required by the model, and unknown keys are rejected.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from typing import Annotated, Any, Literal
@@ -91,17 +92,27 @@ def _spreadsheet_serial(value: Any) -> dt.date | None:
 
 def _email(value: str) -> str:
     """An address as a mailbox takes it: syntax only, checked by email-validator (no DNS)."""
+    value = value.strip()
+    # Only the lengths an address can have are remembered (254 at most): data may be huge.
+    reason = (_email_problem if len(value) <= 320 else _email_problem.__wrapped__)(value)
+    if reason is not None:
+        raise ValueError(f"must be an e-mail address like name@example.com (got {value!r}); "
+                         f"{reason}")
+    return value
+
+
+@functools.lru_cache(maxsize=16_384)
+def _email_problem(value: str) -> str | None:
+    """What is wrong with an address, remembered: a batch's worker checks each address once
+    to classify its handoff and again to render it, and email-validator takes a while."""
     from email_validator import EmailNotValidError, validate_email
 
-    value = value.strip()
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as error:
         reason = str(error).rstrip(".")
-        reason = reason[:1].lower() + reason[1:]
-        raise ValueError(f"must be an e-mail address like name@example.com (got {value!r}); "
-                         f"{reason}") from None
-    return value
+        return reason[:1].lower() + reason[1:]
+    return None
 
 
 def _pipedrive_id(value: str) -> str:
