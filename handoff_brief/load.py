@@ -275,20 +275,134 @@ def _parse_json(text: str, name: str) -> _Parsed:
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML loading; tags beyond the YAML core schema are refused by SafeLoader."""
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
-        """An impossible date such as 2026-13-01 stays text, for the model to report."""
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
+    """Safe YAML loading; tags beyond the YAML core schema are refused by SafeLoader. Pure
+    Python: it has the last word on whatever the C loader does not read, and its messages
+    are the ones users see."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+def _timestamp(loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.ScalarNode) -> Any:
+    """An impossible date such as 2026-13-01 stays text, for the model to report."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+#: libyaml's scanner and parser under the pure Python composer, several times faster than
+#: `_Loader`; or None, to read with `_Loader` alone. Not libyaml's composer: it recurses on
+#: the C stack, a level for each of up to 1,000 levels of nesting, which overflows a thread
+#: stack of 256 KiB and ends the process; the Python composer stops at Python's recursion
+#: limit, as `_Loader` does. libyaml from 0.2.6, the one the differences below were found in.
+_FAST: type[yaml.CSafeLoader] | None = None
+if yaml.__with_libyaml__ and yaml._yaml.get_version() >= (0, 2, 6):
+
+    class _CLoader(yaml.composer.Composer, yaml.CSafeLoader):
+        """`_Loader` with libyaml's scanner and parser: the same nodes and marks, the same
+        composer and constructors."""
+
+        def __init__(self, stream: str) -> None:
+            yaml.CSafeLoader.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+
+    _CLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+    _FAST = _CLoader
+
+#: Nesting past which a document is left to `_Loader`. Both compose recursively, but under
+#: `_Loader`'s composer run its parser and scanner, in Python too: a few hundred levels down
+#: one may meet Python's recursion limit where the other does not. A real handoff nests
+#: about five levels.
+_FAST_MAX_DEPTH = 100
+#: A block scalar's header followed by a comment without a space (`|#`, `>-#`), which
+#: libyaml reads as a comment and `_Loader` refuses. From the `#`, which is quick to find.
+_HEADER_THEN_COMMENT = re.compile(
+    r"#(?:(?<=[|>]#)|(?<=[|>][-+0-9]#)|(?<=[|>][-+0-9][-+0-9]#))")
+
+
+class _Misread(Exception):
+    """The C loader read a document that `_Loader` might read otherwise."""
+
+
+def _fast_for(text: str, stream: bool = False) -> type[yaml.CSafeLoader] | None:
+    """The C loader, unless `text` holds what libyaml reads otherwise than `_Loader`: a tab,
+    which libyaml takes for a space where `_Loader` refuses it (`key:<tab>value`); a byte
+    order mark, which libyaml skips at the start of any line, `_Loader` only at the start
+    of the text; `|#`. In a `stream`, a control character too: `_Loader` refuses the text
+    before reading any document, libyaml only where it meets the character."""
+    if (_FAST is None or "\t" in text or "\ufeff" in text
+            or _HEADER_THEN_COMMENT.search(text)
+            or (stream and _Loader.NON_PRINTABLE.search(text))):
+        return None
+    return _FAST
+
+
+def _check_fast(root: yaml.Node, text: str) -> None:
+    """Raise `_Misread` where `_Loader` might read the document at `root` otherwise:
+
+    - a tag beyond the core schema: `_Loader` refuses it, and cannot scan some that libyaml
+      reads (`!a?!b`);
+    - nesting deeper than `_FAST_MAX_DEPTH` levels;
+    - a plain scalar with a `?` inside [ ] or { }, where `_Loader` ends the scalar (libyaml
+      reads `{url: https://x.example/?a=b}`, `_Loader` refuses it);
+    - an empty node (`key:` with nothing after it) inside [ ] or { }: libyaml ends a tag at
+      a `,` (`[!!null,x]`) and places an empty key at the next token; or with a tag: `!`
+      makes it text for libyaml, null for `_Loader`; or a document in a text that does not
+      end with a line break: libyaml places the last one a line further down.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, in_flow = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))  # in document order: where the composer met it first
+        if depth > _FAST_MAX_DEPTH or node.tag not in _CORE_TAGS:
+            raise _Misread
+        if isinstance(node, yaml.ScalarNode):
+            if node.style != "":
+                continue
+            if not node.value and (in_flow or node.tag != _NULL
+                                   or (node is root and not text.endswith("\n"))):
+                raise _Misread
+            if in_flow and "?" in node.value:
+                raise _Misread
+        elif isinstance(node, yaml.SequenceNode):
+            flow = bool(node.flow_style)
+            stack.extend((child, depth + 1, flow) for child in reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            flow = bool(node.flow_style)
+            for key, value in reversed(node.value):
+                stack += ((value, depth + 1, flow), (key, depth + 1, flow))
+
+
+_NULL = "tag:yaml.org,2002:null"
+#: The tags `_Loader` constructs, and `<<` (merge keys, which it folds into their mapping).
+_CORE_TAGS = frozenset([*(tag for tag in _Loader.yaml_constructors if tag is not None),
+                        "tag:yaml.org,2002:merge"])
 
 
 def _parse_yaml(text: str, name: str) -> _Parsed:
+    fast = _fast_for(text)
+    if fast is not None:
+        try:
+            return _parse_fast(fast, text, name)
+        except Exception:  # whatever it is, `_Loader` decides and words it
+            pass
+    return _parse_pure(text, name)
+
+
+def _parse_fast(fast: type[yaml.CSafeLoader], text: str, name: str) -> _Parsed:
+    """One document through the C loader; raises on anything `_Loader` must decide."""
+    loader = fast(text)
+    root = loader.get_single_node()
+    if root is None:
+        return _fail(name, "holds no YAML document; a handoff is a mapping of keys")
+    _check_fast(root, text)
+    return _from_node(loader, root, name)
+
+
+def _parse_pure(text: str, name: str) -> _Parsed:
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as error:
@@ -307,20 +421,64 @@ def _parse_yaml(text: str, name: str) -> _Parsed:
 def yaml_documents(text: str, name: str) -> Iterator[tuple[int, _Parsed]]:
     """Each document of a multi-document YAML text with the line it starts on.
 
-    A syntax error ends the stream: it is yielded as a failed document.
+    A syntax error ends the stream: it is yielded as a failed document. The C loader reads
+    while it can; from the first document it cannot read, `_Loader` reads the text afresh,
+    skipping the documents already given, so that a stream ends as it always has. A
+    document is given once the C loader has read the next one too: `_Loader` looks a token
+    or a line past a document's end before it gives the document, and fails there first.
     """
+    given = 0
+    fast = _fast_for(text, stream=True)
+    if fast is not None:
+        documents = _fast_documents(fast, text, name)
+        held: tuple[int, _Parsed] | None = None
+        while True:
+            try:
+                document = next(documents)
+            except StopIteration:
+                if held is not None:
+                    yield held
+                return
+            except Exception:  # whatever it is, `_Loader` decides and words it
+                break
+            if held is not None:
+                yield held
+                given += 1
+            held = document
+        del documents, held  # and the C loader's copy of the text, before `_Loader`'s own
+    yield from _pure_documents(text, name, given)
+
+
+def _fast_documents(fast: type[yaml.CSafeLoader], text: str,
+                    name: str) -> Iterator[tuple[int, _Parsed]]:
+    """`yaml_documents` through the C loader; raises on anything `_Loader` must decide."""
+    loader = fast(text)
+    while loader.check_node():
+        root = loader.get_node()
+        if root is None:
+            raise _Misread
+        _check_fast(root, text)
+        yield root.start_mark.line + 1, _from_node(loader, root, name)
+
+
+def _pure_documents(text: str, name: str, skip: int) -> Iterator[tuple[int, _Parsed]]:
+    """`yaml_documents` through `_Loader`, from document `skip` on: the ones before are
+    composed, to find where it starts, and not yielded."""
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as error:
         yield 1, _control_character(error, text, name)
         return
     try:
+        index = 0
         while loader.check_node():
             root = loader.get_node()
             if root is None:
                 break
-            line = root.start_mark.line + 1
-            yield line, _from_node(loader, root, name)
+            if index >= skip:
+                line = root.start_mark.line + 1
+                yield line, _from_node(loader, root, name)
+            index += 1
     except yaml.YAMLError as error:
         parsed = _yaml_error(error, text, name)
         yield parsed.problems[0].line or 1, parsed
@@ -330,7 +488,8 @@ def yaml_documents(text: str, name: str) -> Iterator[tuple[int, _Parsed]]:
         loader.dispose()
 
 
-def _from_node(loader: _Loader, root: yaml.Node, name: str) -> _Parsed:
+def _from_node(loader: yaml.constructor.BaseConstructor, root: yaml.Node,
+               name: str) -> _Parsed:
     parsed = _Parsed(None)
     walker = _Walker(name, parsed)
     if walker.expanded_size(root) > MAX_EXPANDED_NODES:
@@ -339,7 +498,12 @@ def _from_node(loader: _Loader, root: yaml.Node, name: str) -> _Parsed:
                      root.start_mark.line + 1)
     walker.walk(root, ())
     if not parsed.problems:
-        parsed.data = loader.construct_document(root)
+        try:
+            parsed.data = loader.construct_document(root)
+        except (ValueError, IndexError, TypeError, OverflowError):  # `!!int http://x`
+            return _fail(name, "is not valid YAML: a value does not read as the type its tag "
+                         "names (!!int, !!float, !!timestamp, ...); remove the tag or "
+                         "correct the value", root.start_mark.line + 1)
     return parsed
 
 
