@@ -542,11 +542,12 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_setup() -> None:
-    """Once per worker process: tied to the batch's process, and ended by SIGTERM as any
-    process is, not by the batch's own handler (each job prepares what it needs, once per
-    worker and batch)."""
+    """Once per worker process: tied to the batch's process, ended by SIGTERM as any process
+    is (not by the batch's own handler), collecting cycles (each job prepares what it needs,
+    once per worker and batch)."""
     die_with_parent()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.enable()  # forked while pass one had it off: rendering makes cycles to collect
 
 
 def _installed(options: BatchOptions) -> str:

@@ -3,6 +3,7 @@ unchanged re-run has checked before (recognised by its raw bytes, never parsed a
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from pathlib import Path
@@ -112,7 +113,7 @@ def _recording_chunk(chunk: list[first_pass.Unit],
                      setup: first_pass.Setup) -> list[list[first_pass.Checked]]:
     """`check_chunk`, noting the process it ran in (workers fork with this module)."""
     with open(os.environ["CHUNK_LOG"], "a") as log:
-        log.write(f"{os.getpid()} {len(chunk)}\n")
+        log.write(f"{os.getpid()} {len(chunk)} {gc.isenabled()}\n")
     return first_pass.check_chunk(chunk, setup)
 
 
@@ -130,9 +131,11 @@ def test_pass_one_runs_on_the_workers_in_chunks_and_keeps_the_order(
     monkeypatch.setattr(batch_module, "check_chunk", _recording_chunk)
     pooled = run(options(tmp_path / "pooled", path, jobs=2))
     ran = [line.split() for line in log.read_text().splitlines()]
-    assert sorted(int(size) for _, size in ran) == [3] + [4] * 5
-    assert {int(pid) for pid, _ in ran} - {os.getpid()}, "no chunk ran on a worker"
-    assert str(os.getpid()) not in {pid for pid, _ in ran[:-1]}
+    assert sorted(int(size) for _, size, _ in ran) == [3] + [4] * 5
+    assert {int(pid) for pid, _, _ in ran} - {os.getpid()}, "no chunk ran on a worker"
+    assert str(os.getpid()) not in {pid for pid, _, _ in ran[:-1]}
+    # forked while the batch had the cycle collector off, the workers have it on
+    assert {collecting for pid, _, collecting in ran if pid != str(os.getpid())} == {"True"}
 
     def shown(report: Any) -> list[Any]:
         return [(e.position, e.status, e.findings, e.errors, e.reason) for e in report.entries]
