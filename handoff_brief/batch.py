@@ -445,7 +445,7 @@ def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
                     yield Job(unit.position, unit.position, None, None, entry.key, options,
                               settings, installed, unit.raw, name)
             continue
-        for document in documents(name, todo):
+        for document in documents(name):
             entry = todo.get(document.position)
             if entry is not None:
                 yield Job(document.position, document.label or document.position,

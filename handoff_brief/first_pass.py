@@ -29,7 +29,15 @@ from .check import PAGE_BUDGET, check
 from .diagnose_measures import measures, measuring_policy
 from .errors import InvalidHandoff
 from .hygiene import Record
-from .inputs import Document, Found, is_json_lines, json_line, parse_documents, read_whole
+from .inputs import (
+    Document,
+    Found,
+    is_json_lines,
+    json_line,
+    parse_documents,
+    positioned,
+    read_whole,
+)
 from .outputs import ensure_folder, write_output
 from .policy import Policy
 
@@ -113,9 +121,8 @@ def line_units(name: str) -> Iterator[Unit]:
         yield Unit(name, None, problem=f"cannot be read ({error.strerror})")
         return
     with handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield Unit(name, f"{name}:{number}", line)
+        for position, line in positioned(handle, name):
+            yield Unit(name, position, line)
 
 
 def unit_key(digest: str, unit: Unit) -> str:

@@ -14,7 +14,7 @@ import itertools
 import os
 import stat
 import sys
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -179,12 +179,11 @@ def read(inputs: Iterable[str], *, follow_links: bool = False) -> Iterator[Docum
             yield from documents(entry.name)
 
 
-def documents(source: str, wanted: Container[str] | None = None) -> Iterator[Document]:
-    """Every handoff document in one file (or `-`), in order. With `wanted` (positions), the
-    lines of a JSON Lines file at other positions are passed over unparsed."""
+def documents(source: str) -> Iterator[Document]:
+    """Every handoff document in one file (or `-`), in order."""
     name = STDIN_NAME if source == STDIN else source
     if is_json_lines(source):
-        yield from _json_lines(source, name, wanted)
+        yield from _json_lines(source, name)
         return
     raw = read_whole(source)
     if isinstance(raw, str):
@@ -241,25 +240,27 @@ def _failed(file: str, position: str, message: str, line: int | None = None) -> 
     return Document(file, position, problems=[Problem(position, "", message, line)])
 
 
-def _json_lines(source: str, name: str,
-                wanted: Container[str] | None = None) -> Iterator[Document]:
+def _json_lines(source: str, name: str) -> Iterator[Document]:
     try:
         handle = open(source, "rb")  # noqa: SIM115  closed below, while streaming
     except OSError as error:
         yield _failed(name, name, f"cannot be read ({error.strerror})")
         return
     with handle:
-        yield from _lines(handle, name, wanted)
+        yield from _lines(handle, name)
 
 
-def _lines(lines: Iterable[bytes], name: str,
-           wanted: Container[str] | None = None) -> Iterator[Document]:
+def _lines(lines: Iterable[bytes], name: str) -> Iterator[Document]:
+    for position, line in positioned(lines, name):
+        yield json_line(line, name, position)
+
+
+def positioned(lines: Iterable[bytes], name: str) -> Iterator[tuple[str, bytes]]:
+    """Each line of the JSON Lines file `name` that is not blank, with its position
+    (`leads.jsonl:412`)."""
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        position = f"{name}:{number}"
-        if wanted is None or position in wanted:
-            yield json_line(line, name, position)
+        if line.strip():
+            yield f"{name}:{number}", line
 
 
 def json_line(line: bytes, name: str, position: str) -> Document:
