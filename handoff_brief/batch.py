@@ -274,7 +274,7 @@ def _diagnosis_digest(report: Report, options: BatchOptions) -> str:
     """All that report.html shows of a batch: each handoff's state (rendered and unchanged
     alike: checked), findings and measures, and the policy, version and code that draw it."""
     here = Path(__file__).parent
-    code = [(here / name).read_bytes().hex() for name in _DIAGNOSIS_CODE]
+    code = [hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _DIAGNOSIS_CODE]
     rows = [[entry.status if entry.status not in ("rendered", "unchanged") else "checked",
              entry.position, entry.id, entry.findings, entry.errors, entry.reason,
              entry.measures, entry.prepared_on, entry.order,
@@ -478,9 +478,7 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
             entry.findings += result["extra_findings"]
             entry.notices = result["notices"]
             assert entry.id is not None
-            index.set_stamp(entry.id, {"key": entry.key, "position": entry.position,
-                                       "extra_findings": result["extra_findings"],
-                                       "notices": result["notices"]})
+            index.set_stamp(entry.id, result["stamp"])
         done += 1
         if progress:
             progress(done, total)
@@ -578,7 +576,7 @@ def _write_back(result: dict[str, Any], outdir: Path) -> dict[str, Any]:
         write_output(_stamp_path(outdir, result["id"]), json.dumps(result["stamp"]).encode())
     except HandoffBriefError as error:
         return {"position": result["position"], "changed": True, "error": error.message}
-    return {key: value for key, value in result.items() if key not in ("files", "stamp", "id")}
+    return {key: value for key, value in result.items() if key not in ("files", "id")}
 
 
 def _prepare(options: BatchOptions) -> None:
@@ -643,7 +641,7 @@ def _render_job(job: Job) -> dict[str, Any]:
         ensure_folder(options.outdir / STATE_FOLDER)
         write_output(_stamp_path(options.outdir, handoff.id), json.dumps(stamp).encode())
         return {"position": job.position, "outputs": outputs, "extra_findings": extra,
-                "notices": notices}
+                "notices": notices, "stamp": stamp}
     except NotReady as error:  # the page budget, an error under this policy
         return {"position": job.position, "not_ready": True,
                 "extra_findings": [f.as_dict() for f in error.findings
