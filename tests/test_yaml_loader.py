@@ -177,29 +177,24 @@ class Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.fast = 0
         self.pure = 0
-        spy = self
         assert loading._FAST is not None
+        monkeypatch.setattr(loading, "_FAST", self._counting(loading._FAST, "fast"))
+        monkeypatch.setattr(loading, "_Loader", self._counting(loading._Loader, "pure"))
 
-        class Fast(loading._FAST):
+    def _counting(self, loader: type, count: str) -> type:
+        """`loader`, adding each document it reads to this spy's `count`."""
+        spy = self
+
+        class Counting(loader):  # type: ignore[valid-type, misc]
             def get_single_node(self) -> Any:
-                spy.fast += 1
+                setattr(spy, count, getattr(spy, count) + 1)
                 return super().get_single_node()
 
             def get_node(self) -> Any:
-                spy.fast += 1
+                setattr(spy, count, getattr(spy, count) + 1)
                 return super().get_node()
 
-        class Pure(loading._Loader):
-            def get_single_node(self) -> Any:
-                spy.pure += 1
-                return super().get_single_node()
-
-            def get_node(self) -> Any:
-                spy.pure += 1
-                return super().get_node()
-
-        monkeypatch.setattr(loading, "_FAST", Fast)
-        monkeypatch.setattr(loading, "_Loader", Pure)
+        return Counting
 
 
 @needs_libyaml
