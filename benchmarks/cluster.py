@@ -9,14 +9,18 @@ On N generated one-page handoffs (benchmarks/batch.py's, fixed seed), rendered t
   - `--cluster local` (a LocalCluster of --jobs worker processes, started by the run),
   - a simulated two-machine run: `dask scheduler` and --jobs `dask worker` processes started
     beforehand on loopback, the batch with `--cluster tcp://127.0.0.1:PORT`;
-and whether every output is byte-identical to the local pool's. Wall time and the CPU time
-of every process involved (which the machine's other load disturbs less). With --repeat,
-the best of that many interleaved runs of each.
+and whether every output is byte-identical to the local pool's (the index in the state
+folder compared as JSON: its stamps are in the order the briefs were finished). Wall time
+and the CPU time of every process involved (which the machine's other load disturbs less;
+this process is made their subreaper, so that a local cluster's forkserver and workers,
+which outlive the batch's process by a moment, are counted too). With --repeat, the best of
+that many interleaved runs of each, every run listed as it ends with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import platform
@@ -41,11 +45,41 @@ def batch(source: Path, out: Path, jobs: int, cluster: str | None,
     command = [str(BIN / "handoff-brief"), "batch", str(source), "-o", str(out),
                "--format", "pdf", "--jobs", str(jobs)] + (["--cluster", cluster] if cluster
                                                          else [])
+    import psutil
+
+    ours = {child.pid for child in psutil.Process().children()}
     before = cpu(others) + children_cpu()
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     took = time.perf_counter() - start
+    if run.returncode != 0:
+        sys.exit(f"{' '.join(command)}: exit {run.returncode}\n{run.stderr[-3000:]}")
+    reap_orphans(ours)
     return took, cpu(others) + children_cpu() - before
+
+
+def reap_orphans(ours: set[int], timeout: float = 30) -> None:
+    """Wait for the batch's processes that outlived it and were handed to this process (its
+    subreaper; `ours` are the children it had before), so that their CPU time counts in
+    `children_cpu`."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while orphans := [p.pid for p in psutil.Process().children() if p.pid not in ours]:
+        if time.monotonic() > deadline:
+            print(f"  (processes {orphans} outlived the batch by {timeout} s: not counted)")
+            return
+        for pid in orphans:
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.01)
+
+
+def become_subreaper() -> None:
+    """Orphaned descendants (a forkserver, say) are handed to this process, not to init."""
+    PR_SET_CHILD_SUBREAPER = 36  # noqa: N806  <linux/prctl.h>
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        print("  (not a subreaper: CPU of processes outliving a batch is not counted)")
 
 
 def children_cpu() -> float:
@@ -70,8 +104,11 @@ def cpu(pids: list[int]) -> float:
     return total
 
 
-def outputs(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+def outputs(folder: Path) -> dict[str, object]:
+    """The briefs as bytes, the state folder's JSON files as values."""
+    return {str(p.relative_to(folder)): json.loads(p.read_bytes())
+            if p.parent.name == ".handoff-brief" and p.suffix == ".json" else p.read_bytes()
+            for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name not in ("report.json", "report.md")}
 
 
@@ -109,6 +146,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; {args.n} synthetic one-page handoffs to PDF, "
           f"{args.jobs} workers, best of {args.repeat}")
+    become_subreaper()
     with tempfile.TemporaryDirectory() as name:
         work = Path(name)
         source = work / "leads.jsonl"
@@ -119,13 +157,17 @@ def main() -> None:
                     "--cluster tcp:// (dask scheduler + workers)": address}
             times: dict[str, float] = {}
             cpus: dict[str, float] = {}
-            made: dict[str, dict[str, bytes]] = {}
+            walls: dict[str, list[float]] = {}  # every run's, for the paired ratios
+            made: dict[str, dict[str, object]] = {}
             others = [process.pid for process in processes]
             for attempt in range(args.repeat):  # interleaved: the machine's load drifts
                 for number, (label, cluster) in enumerate(runs.items()):
                     out = work / f"out-{number}-{attempt}"
                     took, used = batch(source, out, args.jobs, cluster,
                                        others if cluster == address else [])
+                    print(f"  run {attempt + 1}: {label:<44} {took:7.2f}s  CPU {used:6.1f}s  "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
+                    walls.setdefault(label, []).append(took)
                     times[label] = min(times.get(label, took), took)
                     cpus[label] = min(cpus.get(label, used), used)
                     made[label] = outputs(out)
@@ -141,6 +183,13 @@ def main() -> None:
         same = f"DIFFERENT: {', '.join(differ[:3])}" if differ else "identical"
         print(f"  {label:<44} {took:7.2f}s  {args.n / took:8.2f}  {took / base:6.2f}x  "
               f"{cpus[label]:7.1f}s  {cpus[label] / base_cpu:6.2f}x  outputs {same}")
+    if args.repeat > 1:  # a shared machine's speed drifts: each run against its round's pool
+        for label, runs in walls.items():
+            if label != "local pool":
+                ratios = sorted(t / pool for t, pool in zip(runs, walls["local pool"], strict=True))
+                listed = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+                print(f"  {label}: median of each round's wall vs that round's pool "
+                      f"{ratios[len(ratios) // 2]:.2f}x ({listed})")
     print("  wall: the whole command, start-up included (the tcp:// run's workers were started "
           "and joined before);\n  CPU: user+system of every process of the run, workers "
           "included (steady under a loaded machine)")

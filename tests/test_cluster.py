@@ -148,6 +148,35 @@ def test_a_worker_with_another_installation_stops_the_batch(
     assert not (tmp_path / "out" / "lead-1.md").exists()
 
 
+def _forked_ready_and_deaf_to_ctrl_c(batch_pid: int) -> tuple[bool, bool, bool]:
+    import gc
+
+    return (os.getppid() != batch_pid, gc.get_freeze_count() > 0 and "weasyprint" in sys.modules,
+            signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+
+
+def test_local_workers_are_forked_ready_and_leave_ctrl_c_to_the_batch(
+        executor: ClusterExecutor) -> None:
+    # Forked from the server that `prestart` started (not children of this process), which
+    # imported Dask, the batch and WeasyPrint and froze them; SIGINT ignored, for the batch
+    # to stop them.
+    answers = executor.client.run(_forked_ready_and_deaf_to_ctrl_c, os.getpid())
+    assert set(answers.values()) == {(True, True, True)}
+
+
+def test_a_stop_while_the_cluster_starts_is_raised_once_it_is_up() -> None:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        held = cluster_module._Deferred()
+        signal.raise_signal(signal.SIGINT)  # its handler runs before this returns: held
+        assert held.came == [signal.SIGINT]
+        with pytest.raises(KeyboardInterrupt):
+            held.release()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_a_worker_that_joined_without_its_setup_checks_the_installation_first(
         tmp_path: Path, monkeypatch: Any) -> None:
     from handoff_brief.inputs import documents
