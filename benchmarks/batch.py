@@ -3,11 +3,17 @@
     .venv/bin/python benchmarks/batch.py [--n 100] [--per-process 10] [--jobs N]
 
 Generates N varied one-page handoffs (fixed seed) and measures, in one run:
-  - `handoff-brief batch` to PDF: briefs/s and peak memory of its whole process tree,
+  - `handoff-brief batch` to PDF: briefs/s (the whole command, start-up and reports
+    included),
   - the plain loop: the project's HTML briefs through weasyprint.HTML(...).write_pdf(),
     one after another in one process,
   - one `handoff-brief render` process per brief (on --per-process of them),
-  - the ratios, and the time of a re-run over the unchanged input.
+  - the ratios, the peak memory of the batch's whole process tree, and the time of a
+    re-run over the unchanged input.
+The batch and the plain loop run --repeat times, interleaved (a shared machine's speed
+drifts); the rates are each one's best, and the ratio is also given as the median of each
+round's ratio. Peak memory is sampled on a run of its own: the sampler reads /proc twenty
+times a second, which took a tenth of a core from the timed batch when it shared its run.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -120,14 +127,29 @@ def status(pid: int, key: str) -> int:
     return 0
 
 
-def timed_batch(source: Path, out: Path, jobs: int | None) -> tuple[float, int]:
+def timed_batch(source: Path, out: Path, jobs: int | None, *,
+                sample: bool = False) -> tuple[float, int]:
+    """The batch's wall time, and with `sample` the peak memory of its process tree (then
+    the time is not to be compared: the sampler takes CPU from the batch)."""
     command = [sys.executable, "-m", "handoff_brief", "batch", str(source), "-o", str(out),
                "--format", "pdf"] + (["--jobs", str(jobs)] if jobs else [])
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not sample:
+        process.wait()
+        return time.perf_counter() - start, 0
     with PeakMemory(process.pid) as memory:
         process.wait()
     return time.perf_counter() - start, memory.peak
+
+
+def plain_loop(source: Path, out: Path) -> float:
+    """The plain loop's time, from its own start (imports included)."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    loop = subprocess.run([sys.executable, "-c", PLAIN_LOOP, str(source), str(out)],
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(loop.stdout)
 
 
 PLAIN_LOOP = """
@@ -149,28 +171,39 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--per-process", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="Interleaved rounds of the batch and the plain loop.")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="Only batch, memory and re-run (for large N).")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; {args.n} synthetic one-page handoffs, seed 7")
+          f"{platform.python_version()}; {args.n} synthetic one-page handoffs, seed 7, "
+          f"best of {args.repeat}, load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         source = work / "leads.jsonl"
         items = synthetic(args.n)
         source.write_text("".join(json.dumps(item) + "\n" for item in items))
 
-        batch_time, peak = timed_batch(source, work / "out", args.jobs)
-        first = json.loads((work / "out" / "report.json").read_text())["counts"]
+        batch_times: list[float] = []
+        loop_times: list[float] = []
+        for attempt in range(args.repeat):  # interleaved: the machine's load drifts
+            out = work / f"out-{attempt}"
+            batch_times.append(timed_batch(source, out, args.jobs)[0])
+            first = json.loads((out / "report.json").read_text())["counts"]
+            shutil.rmtree(out)
+            if not args.skip_baselines:
+                loop_times.append(plain_loop(source, work / "plain"))
+                print(f"  round {attempt + 1}: batch {batch_times[-1]:6.2f} s, plain loop "
+                      f"{loop_times[-1]:6.2f} s, {loop_times[-1] / batch_times[-1]:.2f}x, "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+        _, peak = timed_batch(source, work / "out", args.jobs, sample=True)
         rerun_time, _ = timed_batch(source, work / "out", args.jobs)
         second = json.loads((work / "out" / "report.json").read_text())["counts"]
+        batch_time = min(batch_times)
         rows = [("batch (worker pool)", args.n / batch_time)]
         if not args.skip_baselines:
-            (work / "plain").mkdir()
-            loop = subprocess.run([sys.executable, "-c", PLAIN_LOOP, str(source),
-                                   str(work / "plain")], capture_output=True, text=True,
-                                  check=True, cwd=ROOT)
-            rows.append(("plain loop, one process", args.n / float(loop.stdout)))
+            rows.append(("plain loop, one process", args.n / min(loop_times)))
             count = min(args.per_process, args.n)
             start = time.perf_counter()
             for item in items[:count]:
@@ -184,6 +217,11 @@ def main() -> None:
     baseline = rows[1][1] if len(rows) > 1 else rows[0][1]
     for label, rate in rows:
         print(f"  {label:<34} {rate:7.2f} briefs/s   {rate / baseline:5.2f}x the plain loop")
+    if loop_times:
+        ratios = sorted(loop / batch for loop, batch in zip(loop_times, batch_times,
+                                                            strict=True))
+        print(f"  batch vs plain loop, median of each round's ratio: "
+              f"{ratios[len(ratios) // 2]:.2f}x ({', '.join(f'{r:.2f}' for r in ratios)})")
     print(f"  first run: {first['rendered']} rendered; re-run: {second['unchanged']} unchanged "
           f"(of {args.n})")
     print(f"  batch peak memory (all processes)  {peak / 2**20:7.1f} MB")
