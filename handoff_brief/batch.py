@@ -9,6 +9,7 @@ to worker processes, each set up once and reused.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import hashlib
@@ -38,10 +39,19 @@ from .first_pass import (
     brief_key,
     check_chunk,
     first_pass,
+    is_yaml,
     line_units,
 )
 from .hygiene import SIMILARITY, ExactKey, Record, find_similar
-from .inputs import discover, documents, is_json_lines, json_line
+from .inputs import (
+    discover,
+    is_json_lines,
+    json_line,
+    parse_documents,
+    read_whole,
+    yaml_piece,
+    yaml_pieces,
+)
 from .lifetime import die_with_parent
 from .load import validate
 from .look import Look
@@ -422,9 +432,12 @@ class Job:
     #: On a cluster: what the batch's machine has installed (`_installed`), which the worker
     #: must have too; the worker sends the outputs and the stamp back for it to write.
     installed: str | None = None
-    #: A line of a JSON Lines file, as read: parsed by the worker (`data` is None).
+    #: A line of a JSON Lines file or a document of a YAML stream, as read: parsed by the
+    #: worker (`data` is None).
     raw: bytes | None = None
     file: str = ""
+    #: A document of a YAML stream: the lines of the file before it (`inputs.yaml_pieces`).
+    before: int | None = None
 
     @property
     def return_bytes(self) -> bool:
@@ -434,7 +447,9 @@ class Job:
 def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
           installed: str | None = None) -> Iterator[Job]:
     settings = _settings_key(options)
-    wanted = {entry.file for entry in todo.values()}
+    wanted: dict[str, list[str]] = {}  # the positions to render, by file
+    for position, listed in todo.items():
+        wanted.setdefault(listed.file, []).append(position)
     for name in files:
         if name not in wanted:
             continue
@@ -445,12 +460,40 @@ def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
                     yield Job(unit.position, unit.position, None, None, entry.key, options,
                               settings, installed, unit.raw, name)
             continue
-        for document in documents(name):
+        raw = read_whole(name)
+        if isinstance(raw, str):  # gone or unreadable now: its handoffs fail, unfinished
+            continue
+        pieces = _stream_pieces(raw, name, wanted[name]) if is_yaml(name) else None
+        if pieces is not None:  # each document sent as read: the worker parses it
+            for position, before, piece in pieces:
+                yield Job(position, name, None, None, todo[position].key, options, settings,
+                          installed, piece, name, before)
+            continue
+        for document in parse_documents(raw, name, Path(name).suffix.lower()):
             entry = todo.get(document.position)
             if entry is not None:
                 yield Job(document.position, document.label or document.position,
                           document.data, document.lines, entry.key, options, settings,
                           installed)
+
+
+def _stream_pieces(raw: bytes, name: str,
+                   positions: list[str]) -> list[tuple[str, int, bytes]] | None:
+    """The YAML stream `raw` of the file `name` cut as pass one cut it, for the handoffs at
+    `positions` (`name:LINE`, the line a document starts on): each with the piece that
+    holds its line. None: the file is read whole (it is not cut)."""
+    pieces = yaml_pieces(raw)
+    if pieces is None:
+        return None
+    starts = [before for before, _ in pieces]
+    found = []
+    for position in positions:
+        line = position.rpartition(":")[2]
+        if position.rpartition(":")[0] != name or not line.isdigit() or int(line) < 1:
+            return None  # not a position of a cut stream: read whole
+        before, piece = pieces[bisect.bisect_left(starts, int(line)) - 1]
+        found.append((position, before, piece))
+    return found
 
 
 def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
@@ -608,8 +651,12 @@ def _render_job(job: Job) -> dict[str, Any]:
     try:
         data, label, lines = job.data, job.label, job.lines
         if job.raw is not None:
-            document = json_line(job.raw, job.file, job.position)
-            if document.problems:  # it was valid when pass one read it
+            if job.before is not None:
+                read = yaml_piece(job.raw, job.file, job.before) or []
+                document = next((d for d in read if d.position == job.position), None)
+            else:
+                document = json_line(job.raw, job.file, job.position)
+            if document is None or document.problems:  # it was valid when pass one read it
                 return changed
             data, label, lines = document.data, document.label, document.lines
         try:

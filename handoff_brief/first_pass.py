@@ -2,14 +2,17 @@
 batch classifies it by, on the batch's workers in chunks.
 
 The inputs are cut into units, read as raw bytes by the batch's process: a line of a JSON
-Lines file, or a whole YAML or JSON file. A unit's key is a hash of those bytes, its
+Lines file, a document of a YAML stream (cut at its `---` lines where that is safe: see
+`inputs.yaml_pieces`), or a whole YAML or JSON file. A unit's key is a hash of those bytes, its
 position and the batch's settings; what a unit was checked into is kept in an index in the
 output folder, so a unit seen before is recognised by its key alone, neither parsed nor
 validated again. The rest goes to the workers in chunks, and comes back as `checked` dicts
 (JSON values, as the index keeps them): the position, the status `invalid` with its errors,
 or the id, tier, findings, readiness, the normal forms duplicates and suppressions are
 matched by (`hygiene.Record`), the primary e-mails, the key of the brief (what pass two
-renders by) and the diagnostic's measures.
+renders by) and the diagnostic's measures. A YAML stream one of whose documents has a problem
+of YAML itself is read whole instead, in the batch's process, so that a broken stream is
+reported exactly as every other command reports it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,6 +40,8 @@ from .inputs import (
     parse_documents,
     positioned,
     read_whole,
+    yaml_piece,
+    yaml_pieces,
 )
 from .outputs import ensure_folder, write_output
 from .policy import Policy
@@ -49,9 +54,14 @@ CHUNK_BYTES = 1 << 20
 #: The index of units checked, in the state folder; a new version starts it afresh.
 INDEX_NAME = "checked.json"
 INDEX_VERSION = 1
+#: Files read as YAML streams, and so cut into their documents.
+YAML_SUFFIXES = (".yaml", ".yml")
 
+#: What a unit was checked into: its handoffs; None for a piece of a YAML stream that must be
+#: read with its whole file.
+Outcome = list["Checked"] | None
 #: Sends a chunk to a worker: `check_chunk(units, setup)` there; None when there is no pool.
-Submit = Callable[[list["Unit"], "Setup"], "Future[list[list[Checked]]]"]
+Submit = Callable[[list["Unit"], "Setup"], "Future[list[Outcome]]"]
 
 
 class Checked(NamedTuple):
@@ -75,12 +85,24 @@ class Checked(NamedTuple):
 @dataclass(frozen=True)
 class Unit:
     """What the batch's process reads of an input: a line of a JSON Lines file (`position`
-    set), a whole file, or what is wrong with it (`problem`)."""
+    set), a document of a YAML stream (`before` set), a whole file, or what is wrong with it
+    (`problem`)."""
 
     file: str
     position: str | None
     raw: bytes = b""
     problem: str | None = None
+    #: A piece of a YAML stream (`inputs.yaml_pieces`): the lines of the file before it.
+    before: int | None = None
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A YAML file of several documents, cut into them (`pieces`); `whole` is the file as
+    one unit, read instead when a piece has a problem of YAML itself."""
+
+    whole: Unit
+    pieces: list[Unit]
 
 
 @dataclass(frozen=True)
@@ -97,8 +119,9 @@ class Setup:
         return f"{__version__}|{self.settings}|{self.policy.digest}"
 
 
-def units(found: Iterable[Found]) -> Iterator[Unit]:
-    """Every unit of every input, in order; JSON Lines streamed, blank lines passed over."""
+def units(found: Iterable[Found]) -> Iterator[Unit | Stream]:
+    """Every unit of every input, in order; JSON Lines streamed, blank lines passed over,
+    YAML streams cut into their documents."""
     for entry in found:
         if entry.problem is None and not entry.regular:
             yield Unit(entry.name, None, problem="is a stream (stdin or a pipe), which a batch "
@@ -109,8 +132,18 @@ def units(found: Iterable[Found]) -> Iterator[Unit]:
             yield from line_units(entry.name)
         else:
             raw = read_whole(entry.name)
-            yield (Unit(entry.name, None, problem=raw) if isinstance(raw, str)
-                   else Unit(entry.name, None, raw))
+            if isinstance(raw, str):
+                yield Unit(entry.name, None, problem=raw)
+                continue
+            whole = Unit(entry.name, None, raw)
+            pieces = yaml_pieces(raw) if is_yaml(entry.name) else None
+            yield whole if pieces is None else Stream(whole, [
+                Unit(entry.name, None, piece, before=before) for before, piece in pieces])
+
+
+def is_yaml(name: str) -> bool:
+    """A file read as a YAML stream, which a batch cuts into its documents."""
+    return Path(name).suffix.lower() in YAML_SUFFIXES
 
 
 def line_units(name: str) -> Iterator[Unit]:
@@ -127,20 +160,25 @@ def line_units(name: str) -> Iterator[Unit]:
 
 def unit_key(digest: str, unit: Unit) -> str:
     """What a unit is checked from: the settings' digest, where it is, its bytes."""
-    where = f"{digest}\0{unit.file}\0{unit.position or ''}\0".encode()
+    place = unit.position or ("" if unit.before is None else f"@{unit.before}")
+    where = f"{digest}\0{unit.file}\0{place}\0".encode()
     return hashlib.sha256(where + unit.raw).hexdigest()
 
 
 # -- on a worker --------------------------------------------------------------------------
 
-def check_chunk(chunk: list[Unit], setup: Setup) -> list[list[Checked]]:
-    """Each unit of `chunk` checked: a list per unit, of one dict per handoff in it."""
+def check_chunk(chunk: list[Unit], setup: Setup) -> list[Outcome]:
+    """Each unit of `chunk` checked: a list per unit, of one `Checked` per handoff in it
+    (None for a piece of a YAML stream to read whole)."""
     return [check_unit(unit, setup) for unit in chunk]
 
 
-def check_unit(unit: Unit, setup: Setup) -> list[Checked]:
+def check_unit(unit: Unit, setup: Setup) -> Outcome:
     if unit.problem is not None:
         return [_invalid(unit.file, unit.file, [f"{unit.file}: {unit.problem}"], None)]
+    if unit.before is not None:
+        read = yaml_piece(unit.raw, unit.file, unit.before)
+        return None if read is None else [check_document(document, setup) for document in read]
     if unit.position is not None:
         documents: Iterable[Document] = [json_line(unit.raw, unit.file, unit.position)]
     else:
@@ -263,70 +301,126 @@ def first_pass(found: Iterable[Found], setup: Setup, index: Index,
     else in chunks through `submit()` (asked once a first chunk is full; None: here), at
     most `ahead` chunks in flight. A chunk whose worker fails is checked here instead."""
     digest = setup.digest
-    # Slots in input order: (key, the checked handoffs), or (key, (its chunk's ticket, its
-    # place in the chunk)); a ticket is [future, units, results, sent].
-    slots: deque[tuple[str, Any]] = deque()
-    ticket: list[Any] = [None, [], None, False]
-    size = 0
+    # Slots in input order, each a `_Slot`, or a list of them for the pieces of a stream.
+    slots: deque[tuple[_Slot | list[_Slot], Unit | None]] = deque()
+    ticket = _Ticket()
     sender: Submit | None = None
     asked = False
     in_flight = 0
 
     def send(last: bool) -> None:
-        nonlocal ticket, size, sender, asked, in_flight
+        nonlocal ticket, sender, asked, in_flight
         if not asked and not last:  # a pool only once there is more than one chunk
             sender, asked = submit(), True
-        ticket[0] = sender(ticket[1], setup) if sender is not None else None
-        ticket[3] = True
-        in_flight += ticket[0] is not None
-        ticket, size = [None, [], None, False], 0
+        ticket.future = sender(ticket.units, setup) if sender is not None else None
+        ticket.sent = True
+        in_flight += ticket.future is not None
+        ticket = _Ticket()
 
-    def ready(head: tuple[str, Any], wait: bool) -> list[Checked] | None:
+    def place(unit: Unit) -> _Slot:
+        key = unit_key(digest, unit)
+        known = index.get(key)
+        if known is not None:
+            return _Slot(key, known, fresh=False)
+        slot = _Slot(key, ticket=ticket, place=len(ticket.units))
+        ticket.units.append(unit)
+        ticket.size += len(unit.raw)
+        if len(ticket.units) >= CHUNK_UNITS or ticket.size >= CHUNK_BYTES:
+            send(last=False)
+        return slot
+
+    def outcome(slot: _Slot, wait: bool) -> Outcome | _Pending:
         nonlocal in_flight
-        key, value = head
-        if isinstance(value, list):
-            return value
-        held, place = value
-        if held[2] is None:
-            future = held[0]
-            if not held[3] or (future is not None and not wait and not future.done()):
-                return None
-            held[1:3] = [None, _result(future, held[1], setup)]
+        held = slot.ticket
+        if held is None:
+            return slot.checked
+        if held.results is None:
+            future = held.future
+            if not held.sent or (future is not None and not wait and not future.done()):
+                return PENDING
+            held.results = _result(future, held.units, setup)
+            held.units = []
             in_flight -= future is not None
-        checked: list[Checked] = held[2][place]
-        index.add(key, checked)
-        return checked
+        return held.results[slot.place]
+
+    def take(head: tuple[_Slot | list[_Slot], Unit | None],
+             wait: bool) -> list[Checked] | _Pending:
+        """The head's handoffs, kept in the index; PENDING while a chunk is out."""
+        held, whole = head
+        group = held if isinstance(held, list) else [held]
+        outcomes = [outcome(slot, wait) for slot in group]
+        if any(isinstance(found, _Pending) for found in outcomes):
+            return PENDING
+        if whole is not None and any(found is None for found in outcomes):
+            checked = check_unit(whole, setup) or []  # a broken stream: read whole, here
+            index.add(unit_key(digest, whole), checked)
+            return checked
+        taken: list[Checked] = []
+        for slot, found in zip(group, outcomes, strict=True):
+            assert isinstance(found, list)
+            if slot.fresh:
+                index.add(slot.key, found)
+            taken += found
+        return taken
 
     def drain(wait: bool) -> Iterator[Checked]:
         while slots:
-            checked = ready(slots[0], wait or in_flight > ahead)
-            if checked is None:
+            checked = take(slots[0], wait or in_flight > ahead)
+            if isinstance(checked, _Pending):
                 return
             slots.popleft()
             yield from checked
 
     for unit in units(found):
-        if unit.problem is not None:
-            slots.append(("", check_unit(unit, setup)))  # nothing to key: never kept
-        else:
-            key = unit_key(digest, unit)
-            known = index.get(key)
-            if known is not None:
-                slots.append((key, known))
+        if isinstance(unit, Stream):
+            whole_key = unit_key(digest, unit.whole)
+            read_whole = index.get(whole_key)  # a stream that was read whole before
+            if read_whole is not None:
+                slots.append((_Slot(whole_key, read_whole, fresh=False), None))
             else:
-                slots.append((key, (ticket, len(ticket[1]))))
-                ticket[1].append(unit)
-                size += len(unit.raw)
-                if len(ticket[1]) >= CHUNK_UNITS or size >= CHUNK_BYTES:
-                    send(last=False)
+                slots.append(([place(piece) for piece in unit.pieces], unit.whole))
+        elif unit.problem is not None:  # nothing to key: never kept
+            slots.append((_Slot("", check_unit(unit, setup), fresh=False), None))
+        else:
+            slots.append((place(unit), None))
         yield from drain(wait=False)
-    if ticket[1]:
+    if ticket.units:
         send(last=True)
     yield from drain(wait=True)
 
 
-def _result(future: Future[list[list[Checked]]] | None, chunk: list[Unit],
-            setup: Setup) -> list[list[Checked]]:
+class _Pending:
+    """A chunk's results not in yet."""
+
+
+PENDING = _Pending()
+
+
+@dataclass
+class _Ticket:
+    """A chunk: its units until it is sent and answered, then what they were checked into."""
+
+    units: list[Unit] = field(default_factory=list)
+    size: int = 0
+    sent: bool = False
+    future: Future[list[Outcome]] | None = None
+    results: list[Outcome] | None = None
+
+
+@dataclass
+class _Slot:
+    """A unit in input order: what it was checked into, known (`checked`), or its place in a
+    chunk. `fresh`: checked in this run, to be kept in the index."""
+
+    key: str
+    checked: Outcome = None
+    fresh: bool = True
+    ticket: _Ticket | None = None
+    place: int = 0
+
+
+def _result(future: Future[list[Outcome]] | None, chunk: list[Unit],
+            setup: Setup) -> list[Outcome]:
     """A chunk's results; checked here when there is no pool, or its worker failed."""
     if future is not None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Iterator
@@ -332,6 +333,70 @@ def _yaml(raw: bytes, name: str) -> Iterator[Document]:
         yield _from_bytes(raw, name, name, ".yaml")  # no document: the parser says so
     else:
         yield _yaml_document(name, previous, several)
+
+
+#: A line that starts a YAML document (`---` at the start of a line, then a space or its end;
+#: the first line is looked at apart): nothing inside a document can begin so, not even a
+#: block or quoted scalar.
+_DOCUMENT_START = re.compile(rb"\n---(?=[ \t\n]|\Z)")
+#: What a YAML stream is not cut for: directives (`%YAML`, `%TAG`, which belong to the
+#: document after them), document ends (`...`), carriage returns (line breaks of their own),
+#: NUL bytes, a byte-order mark.
+_UNCUT_ANYWHERE = (b"\n%", b"\n...", b"\r", b"\x00")
+_UNCUT_FIRST = (b"%", b"...", b"\xef\xbb\xbf")
+_COMMENT_OR_BLANK = re.compile(rb"[ \t]*(?:#[^\n]*)?\n?")
+
+
+def yaml_pieces(raw: bytes) -> list[tuple[int, bytes]] | None:
+    """The documents of the YAML stream `raw` cut apart, each with the number of lines
+    before it, so that each can be read on its own (`yaml_piece`); None when it holds one
+    document, or cannot be cut safely (see `_UNCUT_ANYWHERE`): then it is read whole. Lines
+    before the first `---` that hold only comments go with the document after them."""
+    starts = [match.start() + 1 for match in _DOCUMENT_START.finditer(raw)]
+    if not starts or raw.startswith(_UNCUT_FIRST) or any(
+            uncut in raw for uncut in _UNCUT_ANYWHERE):
+        return None
+    if not _only_comments(raw[:starts[0]]):
+        starts.insert(0, 0)  # a document first, with or without its `---`
+    starts[0] = 0
+    if len(starts) < 2:
+        return None
+    ends = [*starts[1:], len(raw)]
+    lines = 0
+    pieces = []
+    for start, end in zip(starts, ends, strict=True):
+        pieces.append((lines, raw[start:end]))
+        lines += raw.count(b"\n", start, end)
+    return pieces
+
+
+def _only_comments(raw: bytes) -> bool:
+    position = 0
+    while position < len(raw):
+        match = _COMMENT_OR_BLANK.match(raw, position)
+        if match is None or match.end() == position:
+            return False
+        position = match.end()
+    return True
+
+
+def yaml_piece(raw: bytes, name: str, before: int) -> list[Document] | None:
+    """The documents of one piece of the YAML stream `name` (`yaml_pieces`), `before` its
+    lines in the file, positioned and lined as when the whole file is read. None when it
+    has a problem of YAML itself (not UTF-8, a syntax error, a duplicate key): the file is
+    then read whole, which words and places that problem as it always has."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    read = []
+    for line, parsed in yaml_documents(text, name):
+        if parsed.problems:
+            return None
+        lines = {place: number + before for place, number in parsed.lines.items()}
+        read.append(Document(name, f"{name}:{line + before}", data=parsed.data, lines=lines,
+                             label=name))
+    return read
 
 
 def _yaml_document(name: str, item: tuple[int, Any], several: bool) -> Document:

@@ -1,0 +1,252 @@
+"""A batch cuts a YAML stream into its documents: each checked on a worker and kept in the
+index by itself, each rendered from its own piece; and a stream that cannot be cut, or one
+of whose documents is broken, is read whole, exactly as every other command reads it."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from handoff_brief import batch as batch_module
+from handoff_brief import first_pass, inputs
+from handoff_brief.batch import run
+from handoff_brief.inputs import Document, documents, parse_documents, yaml_piece, yaml_pieces
+
+from .test_batch import handoff, options
+from .test_first_pass import Counted, _recording_chunk
+
+SAMPLES = sorted(Path(__file__).resolve().parent.parent.glob("samples/**/*.yaml"))
+#: Lines that stand between, after or inside documents: markers, comments, directives, and
+#: YAML that breaks the document it lands in.
+SNIPPETS = [b"# a comment\n", b"\n", b"---\n", b"--- \n", b"--- # x\n", b"---\n...\n",
+            b"%YAML 1.1\n---\n", b"  \t\n", b"--- |\n  text\n", b"- a\n", b"key: 'open\n",
+            b"a: [1,\n", b"dup: 1\ndup: 2\n", b"\xff\n", b"x: &a 1\ny: *a\n", b"----\n",
+            b"--- >\n folded\n---x\n", b'"q\n---\n"\n', b"\t- x\n", b"--- !!str x\n",
+            b"--- {a: 1}\n", b"\r\n", b"id: x\r---\r"]
+MUTATIONS = [b"---", b"--- ", b"# x", b"", b"...", b"---x", b"  ---", b"- - -", b"\t"]
+
+
+def shown(read: list[Document]) -> list[tuple[Any, ...]]:
+    return [(d.file, d.position, d.data, d.lines, d.problems, d.label) for d in read]
+
+
+def read_cut(raw: bytes, name: str) -> tuple[list[Document], bool]:
+    """A batch's reading of a YAML file: cut into pieces, each read alone, or whole when it
+    cannot be cut or a piece has a problem of YAML itself. And whether it was cut."""
+    pieces = yaml_pieces(raw)
+    if pieces is not None:
+        read: list[Document] = []
+        for before, piece in pieces:
+            found = yaml_piece(piece, name, before)
+            if found is None:
+                break
+            read += found
+        else:
+            return read, True
+    return list(parse_documents(raw, name, ".yaml")), False
+
+
+def streams(seed: int, count: int) -> list[bytes]:
+    """Streams of the samples and the snippets, some of them with lines changed at random."""
+    rng = random.Random(seed)
+    samples = [path.read_bytes() for path in SAMPLES]
+    made = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 5)):
+            parts.append(rng.choice(samples) if rng.random() < 0.5 else rng.choice(SNIPPETS))
+            if rng.random() < 0.6:
+                parts.append(b"---\n")
+        lines = b"".join(parts).split(b"\n")
+        for _ in range(rng.choice([0, 0, 1, 3])):
+            at = rng.randrange(len(lines))
+            change = rng.random()
+            if change < 0.3:
+                del lines[at]
+            elif change < 0.6:
+                lines.insert(at, rng.choice(MUTATIONS))
+            elif change < 0.8:
+                lines[at] = b" " + lines[at]
+            else:
+                lines[at] = lines[at][: rng.randrange(len(lines[at]) + 1)]
+        made.append(b"\n".join(lines))
+    return made
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_cut_stream_reads_as_the_whole_file_does(seed: int) -> None:
+    cut = 0
+    for raw in streams(seed, 400):
+        read, was_cut = read_cut(raw, "leads.yaml")
+        assert shown(read) == shown(list(parse_documents(raw, "leads.yaml", ".yaml"))), raw
+        cut += was_cut
+    assert cut > 30  # of the rest most have a broken document, or one document only
+
+
+@pytest.mark.parametrize("raw", [
+    b"%YAML 1.1\n---\nid: a\n---\nid: b\n",  # a directive belongs to the document after it
+    b"id: a\n...\n---\nid: b\n",  # a document end
+    b"id: a\r\n---\r\nid: b\r\n",  # carriage returns are line breaks of their own
+    b"\xef\xbb\xbfid: a\n---\nid: b\n",  # a byte-order mark
+    b"# only a comment\n---\nid: a\n",  # one document
+    b"id: a\n",
+    b"id: a\n----\nid: b\n",  # not a marker
+])
+def test_what_is_not_cut(raw: bytes) -> None:
+    assert yaml_pieces(raw) is None
+
+
+def test_the_pieces_and_the_lines_before_them() -> None:
+    raw = b"# leads\n\n---\nid: a\n--- # second\nid: b\n---\n---\tid: c\n"
+    assert yaml_pieces(raw) == [(0, b"# leads\n\n---\nid: a\n"),
+                                (4, b"--- # second\nid: b\n"), (6, b"---\n"),
+                                (7, b"---\tid: c\n")]
+    assert yaml_pieces(b"id: a\n---\nid: b") == [(0, b"id: a\n"), (1, b"---\nid: b")]
+
+
+def stream(path: Path, items: list[dict[str, Any]]) -> list[str]:
+    """`items` written as one YAML stream; their positions (the line after each `---`), as
+    any command names them (without reading it: the tests count what is read)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    texts = [yaml.safe_dump(item) for item in items]
+    path.write_text("---\n".join(texts))
+    starts = [1]
+    for text in texts[:-1]:
+        starts.append(starts[-1] + text.count("\n") + 1)
+    return [f"{path}:{line}" for line in starts]
+
+
+def test_the_positions_are_those_every_command_gives(tmp_path: Path) -> None:
+    path = tmp_path / "leads.yaml"
+    assert stream(path, [handoff(1), handoff(2, prepared_by="Ana Lima"), handoff(3)]) == \
+        [document.position for document in documents(str(path))]
+
+
+def test_a_stream_is_checked_on_the_workers_document_by_document(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    items = [handoff(n) for n in range(9)]
+    path = tmp_path / "in" / "leads.yaml"
+    positions = stream(path, items)
+    log = tmp_path / "chunks.log"
+    monkeypatch.setenv("CHUNK_LOG", str(log))
+    monkeypatch.setattr(first_pass, "CHUNK_UNITS", 4)
+    monkeypatch.setattr(batch_module, "check_chunk", _recording_chunk)
+    report = run(options(tmp_path, path, jobs=2))
+    assert [(e.position, e.status) for e in report.entries] == \
+        [(position, "rendered") for position in positions]
+    ran = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(int(size) for _, size, _ in ran) == [1, 4, 4]
+    assert {pid for pid, _, _ in ran} - {str(os.getpid())}, "no chunk ran on a worker"
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    for n, item in enumerate(items):  # the same briefs as from one file each
+        (alone / f"{n}.yaml").write_text(yaml.safe_dump(item))
+    run(options(tmp_path / "one-each", alone))
+    for n in range(9):
+        assert (tmp_path / "out" / f"lead-{n}.md").read_bytes() == \
+            (tmp_path / "one-each" / "out" / f"lead-{n}.md").read_bytes()
+
+
+def test_a_changed_document_of_a_stream_is_the_one_checked_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    items = [handoff(n) for n in range(9)]
+    path = tmp_path / "in" / "leads.yaml"
+    stream(path, items)
+    counted = Counted(monkeypatch)
+    run(options(tmp_path, path))
+    # each document parsed and validated once to check it, once to render it
+    assert counted.reset() == (18, 18)
+    assert [e.status for e in run(options(tmp_path, path)).entries] == ["unchanged"] * 9
+    assert counted.reset() == (0, 0)
+
+    items[4]["account"]["name"] = "Renamed Company"  # the fifth document, as many lines
+    positions = stream(path, items)
+    changed = run(options(tmp_path, path))
+    assert [(e.position, e.status) for e in changed.entries] == \
+        [(p, "unchanged") for p in positions[:4]] + [(positions[4], "rendered")] + \
+        [(p, "unchanged") for p in positions[5:]]
+    assert counted.reset() == (2, 2)  # that document only: checked, then rendered
+    assert "Renamed Company" in (tmp_path / "out" / "lead-4.md").read_text()
+
+    # a comment line atop the fifth document: it reads the same, one line down, as do the rest
+    text = path.read_text().split("---\n")
+    text[4] = "# checked by hand\n" + text[4]
+    path.write_text("---\n".join(text))
+    moved = run(options(tmp_path, path))
+    assert [(e.position, e.status) for e in moved.entries] == \
+        [(p, "unchanged") for p in positions[:4]] + \
+        [(f"{path}:{int(p.rpartition(':')[2]) + 1}", "unchanged") for p in positions[4:]]
+    assert counted.reset() == (5, 5)  # those five checked again, none rendered
+
+
+def test_a_broken_stream_is_reported_as_every_command_reports_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "leads.yaml"
+    positions = stream(path, [handoff(n) for n in range(5)])
+    text = path.read_text().split("---\n")
+    text[2] = text[2].replace("id: lead-2", "id: 'lead-2", 1)  # a quote left open
+    path.write_text("---\n".join(text))
+    expected = list(documents(str(path)))
+    assert [d.position for d in expected][:2] == positions[:2] and len(expected) == 3
+    counted = Counted(monkeypatch)
+    report = run(options(tmp_path, path, jobs=2))
+    assert [(e.position, e.status, e.errors) for e in report.entries] == [
+        (positions[0], "rendered", []), (positions[1], "rendered", []),
+        (expected[2].position, "invalid", [str(p) for p in expected[2].problems])]
+    assert "found unexpected end of stream" in report.entries[2].errors[0] or \
+        "while scanning a quoted scalar" in report.entries[2].errors[0] or \
+        report.entries[2].errors[0].startswith(f"{path}:")
+    counted.reset()
+    again = run(options(tmp_path, path, jobs=2))  # known as read whole: nothing parsed
+    assert [e.status for e in again.entries] == ["unchanged", "unchanged", "invalid"]
+    assert counted.reset() == (0, 0)
+
+
+def test_a_stream_changed_between_the_passes_is_never_misattached(tmp_path: Path) -> None:
+    items = [handoff(n) for n in range(1, 4)]
+    path = tmp_path / "in" / "leads.yaml"
+    positions = stream(path, items)
+
+    def swap(done: int, total: int) -> None:
+        if done == 0:  # pass one is over, pass two has not read the file yet
+            other = handoff(2)
+            other["account"]["name"] = "Another Company"
+            stream(path, [items[0], other])  # the second changed, the third gone
+
+    report = run(options(tmp_path, path), progress=swap)
+    assert [(e.position, e.status) for e in report.entries] == [
+        (positions[0], "rendered"), (positions[1], "failed"), (positions[2], "failed")]
+    assert report.entries[1].errors == [
+        f"{positions[1]}: changed between the batch's two readings of its file; nothing was "
+        "written for it; run again"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("lead-*")) == ["lead-1.md"]
+
+
+def test_a_stream_counts_its_parses_through_the_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The counting above relies on pieces being read through inputs.yaml_documents.
+    calls = []
+    real = inputs.yaml_documents
+    monkeypatch.setattr(inputs, "yaml_documents",
+                        lambda *args: calls.append(1) or real(*args))
+    assert yaml_piece(b"---\nid: a\n", "x.yaml", 3) is not None
+    assert calls == [1]
+
+
+def test_a_document_moved_between_the_passes_is_failed(tmp_path: Path) -> None:
+    items = [handoff(n) for n in range(1, 4)]
+    path = tmp_path / "leads.yaml"
+    positions = stream(path, items)
+
+    def move(done: int, total: int) -> None:
+        if done == 0:  # the same handoffs, the second and third a line further down
+            text = path.read_text().split("---\n")
+            path.write_text("---\n".join([text[0], "# moved\n" + text[1], text[2]]))
+
+    report = run(options(tmp_path, path), progress=move)
+    assert [(e.position, e.status) for e in report.entries] == [
+        (positions[0], "rendered"), (positions[1], "failed"), (positions[2], "failed")]
