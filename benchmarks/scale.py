@@ -1,14 +1,18 @@
 """Batches at scale, now and at a baseline commit, side by side. Prints; asserts nothing.
 
     .venv/bin/python benchmarks/scale.py [--n 20000] [--seed 7] [--jobs 2] [--format md]
+                                         [--input jsonl | yaml]
                                          [--baseline 4def234 | --no-baseline]
 
-On N generated one-page handoffs (benchmarks/batch.py's, JSON Lines, fixed seed), each run
+On N generated one-page handoffs (benchmarks/batch.py's, fixed seed; in one JSON Lines file,
+or with --input yaml in one YAML stream of N documents), each run
 a fresh `python -m handoff_brief batch` process, timed whole (start-up, both passes, reports):
   - a first run into a fresh output folder: wall time, briefs/s (handoffs in the input per
     second of wall time), the peak resident memory of the client (the `batch` process
     itself, not its workers) and of its whole process tree, and the CPU time of all of them;
   - an unchanged re-run into the same folder: wall time, CPU time and the client's peak;
+  - a re-run after one handoff in the middle changed (its company name: as many lines):
+    what checking one handoff again costs, and rendering one brief;
   - the same for the code at --baseline (exported with `git archive` into a temporary
     folder and imported from there through PYTHONPATH, same interpreter), the runs of the
     two interleaved so that both see the same machine. "now" is the working tree as it is.
@@ -31,6 +35,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -122,9 +128,20 @@ def describe_now() -> str:
                              else "")
 
 
+def write_source(source: Path, items: list[dict[str, object]]) -> None:
+    """The handoffs as one JSON Lines file, or one YAML stream (by `source`'s suffix)."""
+    with source.open("w") as stream:
+        for number, item in enumerate(items):
+            if source.suffix == ".jsonl":
+                stream.write(json.dumps(item) + "\n")
+            else:
+                stream.write(("---\n" if number else "")
+                             + yaml.dump(item, Dumper=yaml.CSafeDumper, sort_keys=False))
+
+
 def report(label: str, what: str, run: Run) -> None:
     counts = ", ".join(f"{count} {name}" for name, count in run.counts.items() if count)
-    print(f"  {label:<9} {what:<17} {run.wall:7.2f} s wall {run.cpu:7.1f} s CPU  client "
+    print(f"  {label:<9} {what:<19} {run.wall:7.2f} s wall {run.cpu:7.1f} s CPU  client "
           f"{run.client / 2**20:6.1f} MB  tree {run.tree / 2**20:6.1f} MB  exit {run.code}"
           f"  {counts or 'no report.json'}", flush=True)
     # 1: some handoffs were not ready, invalid or failed, as usual; else the run went wrong
@@ -139,6 +156,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--format", default="md", help="batch's --format (default: md)")
+    parser.add_argument("--input", choices=("jsonl", "yaml"), default="jsonl",
+                        help="One JSON Lines file (default) or one YAML stream.")
     parser.add_argument("--baseline", default="4def234", metavar="REV",
                         help="The commit to compare with (default: 4def234).")
     parser.add_argument("--no-baseline", action="store_true", help="Only the working tree.")
@@ -156,16 +175,19 @@ def main() -> None:
             if not found.resolve().is_relative_to(version.folder.resolve()):
                 raise SystemExit(f"{version.label}: handoff_brief is imported from {found}, "
                                  f"not from {version.folder}")
-        print(f"scale: {args.n:,} synthetic one-page handoffs (seed {args.seed}), batch --format "
+        print(f"scale: {args.n:,} synthetic one-page handoffs (seed {args.seed}) in one "
+              f"{'YAML stream' if args.input == 'yaml' else 'JSON Lines file'}, batch --format "
               f"{args.format} --jobs {args.jobs}; now: {describe_now()}"
               + (f"; baseline: {baseline}" if baseline else ""), flush=True)
-        source = work / "leads.jsonl"
-        with source.open("w") as stream:
-            for item in synthetic(args.n, args.seed):
-                stream.write(json.dumps(item) + "\n")
+        source = work / f"leads.{args.input}"
+        items = synthetic(args.n, args.seed)
+        write_source(source, items)
         runs: dict[tuple[str, str], Run] = {}
-        for what in ("first run", "unchanged re-run"):  # interleaved: the load drifts
-            for version in versions:
+        for what in ("first run", "unchanged re-run", "one changed re-run"):
+            if what == "one changed re-run":
+                items[args.n // 2]["account"]["name"] = "Changed Company Ltd"  # type: ignore[index]
+                write_source(source, items)
+            for version in versions:  # interleaved: the load drifts
                 run = version.batch(source, work / f"out-{version.label}", args.jobs,
                                     args.format)
                 runs[version.label, what] = run
@@ -186,7 +208,10 @@ def main() -> None:
             ("unchanged re-run, wall", "s", lambda r: r.wall, "unchanged re-run"),
             ("unchanged re-run, CPU (all processes)", "s", lambda r: r.cpu, "unchanged re-run"),
             ("unchanged re-run, client peak RSS", "MB", lambda r: r.client / 2**20,
-             "unchanged re-run")]
+             "unchanged re-run"),
+            ("one changed re-run, wall", "s", lambda r: r.wall, "one changed re-run"),
+            ("one changed re-run, CPU (all processes)", "s", lambda r: r.cpu,
+             "one changed re-run")]
     width = max(len(row[0]) for row in rows)
     print(f"  {'measure':<{width}} {'baseline':>12} {'now':>12} {'ratio':>7}")
     for label, unit, value, what in rows:
