@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import re
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -163,12 +163,16 @@ def run(options: BatchOptions, progress: Progress | None = None,
                             options, progress, workers, index)
         except (KeyboardInterrupt, Terminated) as stop:
             workers.stop()
-            unfinished = _fail_unfinished(todo, "interrupted before it was rendered; run again")
+            unfinished = _fail_unfinished(todo.values(),
+                                          "interrupted before it was rendered; run again")
             index.save()
             _write_all_reports(report, options)
             raise Interrupted(len(todo) - unfinished, len(todo), _signum(stop)) from None
-    _fail_unfinished(todo, "could not be read again: its file changed or went away while the "
-                           "batch ran; run again")
+    _fail_unfinished(todo.values(), "could not be read again: its file changed or went away "
+                                    "while the batch ran; run again")
+    # None can be left without a status; were one, by a fault of ours, it is failed, not lost.
+    _fail_unfinished(entries, "was neither rendered nor set aside, by a fault of handoff-brief "
+                              "(please report it); run again")
     index.save()
     _write_all_reports(report, options)
     return report
@@ -305,9 +309,9 @@ def _kind(entry: Entry) -> str:
     return where.sub("", entry.errors[0], count=1)
 
 
-def _fail_unfinished(todo: dict[str, Entry], reason: str) -> int:
+def _fail_unfinished(todo: Iterable[Entry], reason: str) -> int:
     """Mark every handoff still without a status as failed; how many there were."""
-    unfinished = [entry for entry in todo.values() if entry.status is None]
+    unfinished = [entry for entry in todo if entry.status is None]
     for entry in unfinished:
         entry.status = "failed"
         entry.errors = [f"{entry.position}: {reason}"]
@@ -537,7 +541,7 @@ def _render_all(files: list[str], todo: dict[str, Entry], options: BatchOptions,
     except BrokenProcessPool:
         # A worker was killed (the OOM killer, say): what was in flight and what was not
         # yet sent fails now, with the reports written; the next run renders it.
-        _fail_unfinished(todo, WORKER_DIED)
+        _fail_unfinished(todo.values(), WORKER_DIED)
 
 
 #: Why a brief in flight when its worker died has no output.

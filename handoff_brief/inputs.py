@@ -340,9 +340,11 @@ def _yaml(raw: bytes, name: str) -> Iterator[Document]:
 #: block or quoted scalar.
 _DOCUMENT_START = re.compile(rb"\n---(?=[ \t\n]|\Z)")
 #: What a YAML stream is not cut for: directives (`%YAML`, `%TAG`, which belong to the
-#: document after them), document ends (`...`), carriage returns (line breaks of their own),
-#: NUL bytes, a byte-order mark.
-_UNCUT_ANYWHERE = (b"\n%", b"\n...", b"\r", b"\x00")
+#: document after them), document ends (`...`), line breaks other than `\n` (a carriage
+#: return, and U+0085, U+2028 and U+2029 in UTF-8, which YAML counts as lines too), NUL
+#: bytes, a byte-order mark.
+_UNCUT_ANYWHERE = (b"\n%", b"\n...", b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9",
+                   b"\x00")
 _UNCUT_FIRST = (b"%", b"...", b"\xef\xbb\xbf")
 _COMMENT_OR_BLANK = re.compile(rb"[ \t]*(?:#[^\n]*)?\n?")
 

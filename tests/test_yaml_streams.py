@@ -4,6 +4,7 @@ of whose documents is broken, is read whole, exactly as every other command read
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from pathlib import Path
@@ -27,7 +28,8 @@ SNIPPETS = [b"# a comment\n", b"\n", b"---\n", b"--- \n", b"--- # x\n", b"---\n.
             b"%YAML 1.1\n---\n", b"  \t\n", b"--- |\n  text\n", b"- a\n", b"key: 'open\n",
             b"a: [1,\n", b"dup: 1\ndup: 2\n", b"\xff\n", b"x: &a 1\ny: *a\n", b"----\n",
             b"--- >\n folded\n---x\n", b'"q\n---\n"\n', b"\t- x\n", b"--- !!str x\n",
-            b"--- {a: 1}\n", b"\r\n", b"id: x\r---\r"]
+            b"--- {a: 1}\n", b"\r\n", b"id: x\r---\r", b'a: "\xe2\x80\xa8"\n',
+            b"# c\xc2\x85\n", b"\xe2\x80\xa9\n", b"x: 1\xe2\x80\xa8---\n"]
 MUTATIONS = [b"---", b"--- ", b"# x", b"", b"...", b"---x", b"  ---", b"- - -", b"\t"]
 
 
@@ -92,6 +94,9 @@ def test_a_cut_stream_reads_as_the_whole_file_does(seed: int) -> None:
     b"%YAML 1.1\n---\nid: a\n---\nid: b\n",  # a directive belongs to the document after it
     b"id: a\n...\n---\nid: b\n",  # a document end
     b"id: a\r\n---\r\nid: b\r\n",  # carriage returns are line breaks of their own
+    b'a: "\xe2\x80\xa8"\n---\nb: 2\n',  # and so are U+2028, U+2029 and U+0085
+    b"a: 1\n---\nb: '\xe2\x80\xa9'\n",
+    b"# note\xc2\x85\n---\na: 1\n---\nb: 2\n",
     b"\xef\xbb\xbfid: a\n---\nid: b\n",  # a byte-order mark
     b"# only a comment\n---\nid: a\n",  # one document
     b"id: a\n",
@@ -250,3 +255,40 @@ def test_a_document_moved_between_the_passes_is_failed(tmp_path: Path) -> None:
     report = run(options(tmp_path, path), progress=move)
     assert [(e.position, e.status) for e in report.entries] == [
         (positions[0], "rendered"), (positions[1], "failed"), (positions[2], "failed")]
+
+
+def test_a_stream_with_unicode_line_breaks_is_read_whole(tmp_path: Path) -> None:
+    # YAML counts U+2028 (and U+2029, U+0085) as line breaks: cut at `\n` alone, the lines
+    # of every later document would be off, and pass two would look in the wrong piece.
+    path = tmp_path / "leads.yaml"
+    line_separator = "\u2028".encode()
+    path.write_bytes(json.dumps(handoff(1)).encode() + b"\n---\n" + line_separator * 3
+                     + json.dumps(handoff(2)).encode() + b"\n---\n"
+                     + json.dumps(handoff(3)).encode() + b"\n")
+    expected = [document.position for document in documents(str(path))]
+    assert expected == [f"{path}:1", f"{path}:6", f"{path}:8"]
+    report = run(options(tmp_path, path, jobs=2))
+    assert [(e.position, e.status) for e in report.entries] == \
+        [(position, "rendered") for position in expected]
+
+
+def test_a_handoff_left_without_a_status_is_failed_not_lost(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two handoffs given one position (as a line miscounted once did): the second takes the
+    # first's place among the briefs to render (and is found changed: the first is at that
+    # line); the first is reported failed, never dropped.
+    path = tmp_path / "leads.yaml"
+    stream(path, [handoff(1), handoff(2)])
+    real = batch_module.first_pass
+
+    def one_position(*args: Any, **kwargs: Any) -> Any:
+        for checked in real(*args, **kwargs):
+            yield checked._replace(position=f"{path}:1")
+
+    monkeypatch.setattr(batch_module, "first_pass", one_position)
+    report = run(options(tmp_path, path))
+    assert [(e.id, e.status, e.errors) for e in report.entries] == [
+        ("lead-1", "failed", [f"{path}:1: was neither rendered nor set aside, by a fault of "
+                              "handoff-brief (please report it); run again"]),
+        ("lead-2", "failed", [f"{path}:1: changed between the batch's two readings of its "
+                              "file; nothing was written for it; run again"])]
