@@ -36,10 +36,11 @@ from .first_pass import (
     Index,
     Setup,
     Submit,
+    Unit,
     brief_key,
     check_chunk,
+    cut,
     first_pass,
-    is_yaml,
     line_units,
 )
 from .hygiene import SIMILARITY, ExactKey, Record, find_similar
@@ -47,10 +48,10 @@ from .inputs import (
     discover,
     is_json_lines,
     json_line,
+    json_piece,
     parse_documents,
     read_whole,
     yaml_piece,
-    yaml_pieces,
 )
 from .lifetime import die_with_parent
 from .load import validate
@@ -440,8 +441,10 @@ class Job:
     #: worker (`data` is None).
     raw: bytes | None = None
     file: str = ""
-    #: A document of a YAML stream: the lines of the file before it (`inputs.yaml_pieces`).
+    #: A document of a YAML stream or an item of a JSON list: the lines of the file before it
+    #: (`inputs.yaml_pieces`, `inputs.json_pieces`), and the item's index in the list.
     before: int | None = None
+    item: int | None = None
 
     @property
     def return_bytes(self) -> bool:
@@ -467,11 +470,11 @@ def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
         raw = read_whole(name)
         if isinstance(raw, str):  # gone or unreadable now: its handoffs fail, unfinished
             continue
-        pieces = _stream_pieces(raw, name, wanted[name]) if is_yaml(name) else None
+        pieces = _pieces_of(raw, name, wanted[name])
         if pieces is not None:  # each document sent as read: the worker parses it
-            for position, before, piece in pieces:
+            for position, unit in pieces:
                 yield Job(position, name, None, None, todo[position].key, options, settings,
-                          installed, piece, name, before)
+                          installed, unit.raw, name, unit.before, unit.item)
             continue
         for document in parse_documents(raw, name, Path(name).suffix.lower()):
             entry = todo.get(document.position)
@@ -481,22 +484,29 @@ def _jobs(files: list[str], todo: dict[str, Entry], options: BatchOptions,
                           installed)
 
 
-def _stream_pieces(raw: bytes, name: str,
-                   positions: list[str]) -> list[tuple[str, int, bytes]] | None:
-    """The YAML stream `raw` of the file `name` cut as pass one cut it, for the handoffs at
-    `positions` (`name:LINE`, the line a document starts on): each with the piece that
-    holds its line. None: the file is read whole (it is not cut)."""
-    pieces = yaml_pieces(raw)
+def _pieces_of(raw: bytes, name: str, positions: list[str]) -> list[tuple[str, Unit]] | None:
+    """The YAML stream or JSON list `raw` of the file `name` cut as pass one cut it, for the
+    handoffs at `positions`: each with the piece that holds it (by its index in a JSON list,
+    `name[3]`; by its line in a YAML stream, `name:LINE`, the line its document starts on).
+    None: the file is read whole (it is not cut)."""
+    pieces = cut(name, raw)
     if pieces is None:
         return None
-    starts = [before for before, _ in pieces]
+    starts = [unit.before or 0 for unit in pieces]
     found = []
     for position in positions:
-        line = position.rpartition(":")[2]
-        if position.rpartition(":")[0] != name or not line.isdigit() or int(line) < 1:
-            return None  # not a position of a cut stream: read whole
-        before, piece = pieces[bisect.bisect_left(starts, int(line)) - 1]
-        found.append((position, before, piece))
+        if not position.startswith(name):
+            return None
+        where = position[len(name):]
+        if pieces[0].item is not None and re.fullmatch(r"\[\d+\]", where):
+            number = int(where[1:-1])
+            if number >= len(pieces):
+                continue  # no longer there: it fails, unfinished
+            found.append((position, pieces[number]))
+        elif pieces[0].item is None and re.fullmatch(r":[1-9]\d*", where):
+            found.append((position, pieces[bisect.bisect_left(starts, int(where[1:])) - 1]))
+        else:
+            return None  # not a position of a cut file: read whole
     return found
 
 
@@ -655,7 +665,9 @@ def _render_job(job: Job) -> dict[str, Any]:
     try:
         data, label, lines = job.data, job.label, job.lines
         if job.raw is not None:
-            if job.before is not None:
+            if job.item is not None and job.before is not None:  # named by its index
+                document = json_piece(job.raw, job.file, job.item, job.before)
+            elif job.before is not None:
                 read = yaml_piece(job.raw, job.file, job.before) or []
                 document = next((d for d in read if d.position == job.position), None)
             else:

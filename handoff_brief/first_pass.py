@@ -3,16 +3,17 @@ batch classifies it by, on the batch's workers in chunks.
 
 The inputs are cut into units, read as raw bytes by the batch's process: a line of a JSON
 Lines file, a document of a YAML stream (cut at its `---` lines where that is safe: see
-`inputs.yaml_pieces`), or a whole YAML or JSON file. A unit's key is a hash of those bytes, its
-position and the batch's settings; what a unit was checked into is kept in an index in the
-output folder, so a unit seen before is recognised by its key alone, neither parsed nor
-validated again. The rest goes to the workers in chunks, and comes back as `checked` dicts
-(JSON values, as the index keeps them): the position, the status `invalid` with its errors,
-or the id, tier, findings, readiness, the normal forms duplicates and suppressions are
-matched by (`hygiene.Record`), the primary e-mails, the key of the brief (what pass two
-renders by) and the diagnostic's measures. A YAML stream one of whose documents has a problem
-of YAML itself is read whole instead, in the batch's process, so that a broken stream is
-reported exactly as every other command reports it.
+`inputs.yaml_pieces`), an item of a JSON list, or a whole YAML or JSON file. A unit's key
+is a hash of those bytes, its position and the batch's settings; what a unit was checked
+into is kept in an index in the output folder, so a unit seen before is recognised by its
+key alone, neither parsed nor validated again. The rest goes to the workers in chunks, and
+comes back as `checked` dicts (JSON values, as the index keeps them): the position, the
+status `invalid` with its errors, or the id, tier, findings, readiness, the normal forms
+duplicates and suppressions are matched by (`hygiene.Record`), the primary e-mails, the key
+of the brief (what pass two renders by) and the diagnostic's measures. A YAML stream or a
+JSON list one of whose documents has a problem of YAML or JSON itself is read whole
+instead, in the batch's process, so that a broken file is reported exactly as every other
+command reports it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from .inputs import (
     Found,
     is_json_lines,
     json_line,
+    json_piece,
+    json_pieces,
     parse_documents,
     positioned,
     read_whole,
@@ -56,6 +59,8 @@ INDEX_NAME = "checked.json"
 INDEX_VERSION = 1
 #: Files read as YAML streams, and so cut into their documents.
 YAML_SUFFIXES = (".yaml", ".yml")
+#: Files read as JSON, and so cut into their items when they hold a list.
+JSON_SUFFIX = ".json"
 
 #: What a unit was checked into: its handoffs; None for a piece of a YAML stream that must be
 #: read with its whole file.
@@ -85,21 +90,24 @@ class Checked(NamedTuple):
 @dataclass(frozen=True)
 class Unit:
     """What the batch's process reads of an input: a line of a JSON Lines file (`position`
-    set), a document of a YAML stream (`before` set), a whole file, or what is wrong with it
-    (`problem`)."""
+    set), a document of a YAML stream (`before` set), an item of a JSON list (`item` and
+    `before` set), a whole file, or what is wrong with it (`problem`)."""
 
     file: str
     position: str | None
     raw: bytes = b""
     problem: str | None = None
-    #: A piece of a YAML stream (`inputs.yaml_pieces`): the lines of the file before it.
+    #: A piece of a YAML stream or a JSON list (`inputs.yaml_pieces`, `inputs.json_pieces`):
+    #: the lines of the file before it.
     before: int | None = None
+    #: An item of a JSON list: its index.
+    item: int | None = None
 
 
 @dataclass(frozen=True)
 class Stream:
-    """A YAML file of several documents, cut into them (`pieces`); `whole` is the file as
-    one unit, read instead when a piece has a problem of YAML itself."""
+    """A YAML file of several documents or a JSON list, cut into them (`pieces`); `whole` is
+    the file as one unit, read instead when a piece has a problem of YAML or JSON itself."""
 
     whole: Unit
     pieces: list[Unit]
@@ -121,7 +129,7 @@ class Setup:
 
 def units(found: Iterable[Found]) -> Iterator[Unit | Stream]:
     """Every unit of every input, in order; JSON Lines streamed, blank lines passed over,
-    YAML streams cut into their documents."""
+    YAML streams and JSON lists cut into their documents."""
     for entry in found:
         if entry.problem is None and not entry.regular:
             yield Unit(entry.name, None, problem="is a stream (stdin or a pipe), which a batch "
@@ -136,14 +144,23 @@ def units(found: Iterable[Found]) -> Iterator[Unit | Stream]:
                 yield Unit(entry.name, None, problem=raw)
                 continue
             whole = Unit(entry.name, None, raw)
-            pieces = yaml_pieces(raw) if is_yaml(entry.name) else None
-            yield whole if pieces is None else Stream(whole, [
-                Unit(entry.name, None, piece, before=before) for before, piece in pieces])
+            pieces = cut(entry.name, raw)
+            yield whole if pieces is None else Stream(whole, pieces)
 
 
-def is_yaml(name: str) -> bool:
-    """A file read as a YAML stream, which a batch cuts into its documents."""
-    return Path(name).suffix.lower() in YAML_SUFFIXES
+def cut(name: str, raw: bytes) -> list[Unit] | None:
+    """The documents of the YAML stream or the items of the JSON list `raw` (the bytes of the
+    file `name`) as units; None when it is read whole."""
+    suffix = Path(name).suffix.lower()
+    if suffix in YAML_SUFFIXES:
+        pieces = yaml_pieces(raw)
+        return None if pieces is None else [Unit(name, None, piece, before=before)
+                                            for before, piece in pieces]
+    if suffix == JSON_SUFFIX:
+        pieces = json_pieces(raw)
+        return None if pieces is None else [Unit(name, None, piece, before=before, item=item)
+                                            for item, (before, piece) in enumerate(pieces)]
+    return None
 
 
 def line_units(name: str) -> Iterator[Unit]:
@@ -160,9 +177,16 @@ def line_units(name: str) -> Iterator[Unit]:
 
 def unit_key(digest: str, unit: Unit) -> str:
     """What a unit is checked from: the settings' digest, where it is, its bytes."""
-    place = unit.position or ("" if unit.before is None else f"@{unit.before}")
+    place = unit.position or _piece_place(unit)
     where = f"{digest}\0{unit.file}\0{place}\0".encode()
     return hashlib.sha256(where + unit.raw).hexdigest()
+
+
+def _piece_place(unit: Unit) -> str:
+    """Where a piece of a file is: its lines before, and its index in a JSON list."""
+    if unit.before is None:
+        return ""
+    return f"@{unit.before}" + ("" if unit.item is None else f"[{unit.item}]")
 
 
 # -- on a worker --------------------------------------------------------------------------
@@ -176,6 +200,9 @@ def check_chunk(chunk: list[Unit], setup: Setup) -> list[Outcome]:
 def check_unit(unit: Unit, setup: Setup) -> Outcome:
     if unit.problem is not None:
         return [_invalid(unit.file, unit.file, [f"{unit.file}: {unit.problem}"], None)]
+    if unit.item is not None and unit.before is not None:
+        item = json_piece(unit.raw, unit.file, unit.item, unit.before)
+        return None if item is None else [check_document(item, setup)]
     if unit.before is not None:
         read = yaml_piece(unit.raw, unit.file, unit.before)
         return None if read is None else [check_document(document, setup) for document in read]

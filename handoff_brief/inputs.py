@@ -23,9 +23,11 @@ from typing import Any
 from .errors import HandoffBriefError, InvalidHandoff, Problem
 from .load import (
     MAX_INPUT_BYTES,
+    JsonLines,
     Loc,
     binary_problem,
     item_lines,
+    list_items,
     parse_bytes,
     validate,
     yaml_documents,
@@ -399,6 +401,33 @@ def yaml_piece(raw: bytes, name: str, before: int) -> list[Document] | None:
         read.append(Document(name, f"{name}:{line + before}", data=parsed.data, lines=lines,
                              label=name))
     return read
+
+
+def json_pieces(raw: bytes) -> list[tuple[int, bytes]] | None:
+    """The items of the JSON list `raw` cut apart, each with the number of lines before it,
+    so that each can be read on its own (`json_piece`); None when it is not one JSON list of
+    two items or more (or starts with a byte-order mark): then it is read whole."""
+    if raw.startswith(b"\xef\xbb\xbf") or b"\x00" in raw:
+        return None
+    try:
+        text = raw.decode("utf-8")
+        items = list_items(text)
+    except (ValueError, RecursionError):  # not UTF-8, not a list: its reading says why
+        return None
+    if len(items) < 2:
+        return None
+    return [(before, text[start:end].encode("utf-8")) for start, end, before in items]
+
+
+def json_piece(raw: bytes, name: str, index: int, before: int) -> Document | None:
+    """Item `index` of the JSON list `name` (`json_pieces`), `before` its lines in the file,
+    positioned and lined as when the whole file is read. None when it has a problem of JSON
+    itself (a duplicate key, NaN): the file is then read whole, which says so."""
+    parsed = parse_bytes(raw, name, ".json")
+    if parsed.problems:
+        return None
+    return Document(name, f"{name}[{index}]", data=parsed.data,
+                    lines=JsonLines(raw.decode("utf-8"), 1 + before), label=name)
 
 
 def _yaml_document(name: str, item: tuple[int, Any], several: bool) -> Document:

@@ -89,27 +89,41 @@ class JsonLines(Lines):
     def item(self, index: int) -> JsonLines:
         """The lines of item `index` of the JSON list this text holds."""
         if self._items is None:
-            self._items = _list_items(self.text)
+            self._items = list_items(self.text)
         start, end, line = self._items[index]
         return JsonLines(self.text[start:end], self.first_line + line)
 
 
-def _list_items(text: str) -> list[tuple[int, int, int]]:
-    """(start, end, line offset) of each item of the JSON list `text`, which parsed."""
+def list_items(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, lines before it) of each item of the JSON list `text`; ValueError when
+    `text` is not one JSON list with nothing but white space after it."""
     decoder = json.JSONDecoder()
     items: list[tuple[int, int, int]] = []
-    position, line = text.index("[") + 1, 0
-    while True:
-        position = _JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
-        if text[position] == ",":
-            position += 1
-            continue
-        if text[position] == "]":
-            return items
-        line += text.count("\n", items[-1][0] if items else 0, position)
-        _, end = decoder.raw_decode(text, position)
-        items.append((position, end, line))
-        position = end
+    position = _space(text, 0)
+    if text[position:position + 1] != "[":
+        raise ValueError("not a JSON list")
+    position = _space(text, position + 1)
+    line = last = 0
+    if text[position:position + 1] != "]":
+        while True:
+            line += text.count("\n", last, position)
+            last = position
+            _, end = decoder.raw_decode(text, position)
+            items.append((position, end, line))
+            position = _space(text, end)
+            after = text[position:position + 1]
+            if after == "]":
+                break
+            if after != ",":
+                raise ValueError("not a JSON list")
+            position = _space(text, position + 1)
+    if _space(text, position + 1) != len(text):
+        raise ValueError("more after the JSON list")
+    return items
+
+
+def _space(text: str, position: int) -> int:
+    return _JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
 
 
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")

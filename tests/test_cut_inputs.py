@@ -1,6 +1,7 @@
-"""A batch cuts a YAML stream into its documents: each checked on a worker and kept in the
-index by itself, each rendered from its own piece; and a stream that cannot be cut, or one
-of whose documents is broken, is read whole, exactly as every other command reads it."""
+"""A batch cuts a YAML stream into its documents and a JSON list into its items: each
+checked on a worker and kept in the index by itself, each rendered from its own piece; and a
+file that cannot be cut, or one of whose documents is broken, is read whole, exactly as
+every other command reads it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ import yaml
 from handoff_brief import batch as batch_module
 from handoff_brief import first_pass, inputs
 from handoff_brief.batch import run
-from handoff_brief.inputs import Document, documents, parse_documents, yaml_piece, yaml_pieces
+from handoff_brief.inputs import (
+    Document,
+    documents,
+    json_piece,
+    json_pieces,
+    parse_documents,
+    yaml_piece,
+    yaml_pieces,
+)
 
 from .test_batch import handoff, options
 from .test_first_pass import Counted, _recording_chunk
@@ -34,7 +43,9 @@ MUTATIONS = [b"---", b"--- ", b"# x", b"", b"...", b"---x", b"  ---", b"- - -", 
 
 
 def shown(read: list[Document]) -> list[tuple[Any, ...]]:
-    return [(d.file, d.position, d.data, d.lines, d.problems, d.label) for d in read]
+    # the lines as read through `in` and `[]`: a JSON text's are found on first use
+    return [(d.file, d.position, d.data, {place: d.lines[place] for place in d.lines},
+             d.problems, d.label) for d in read]
 
 
 def read_cut(raw: bytes, name: str) -> tuple[list[Document], bool]:
@@ -292,3 +303,134 @@ def test_a_handoff_left_without_a_status_is_failed_not_lost(
                               "handoff-brief (please report it); run again"]),
         ("lead-2", "failed", [f"{path}:1: changed between the batch's two readings of its "
                               "file; nothing was written for it; run again"])]
+
+
+
+# -- JSON lists ------------------------------------------------------------------------------
+
+def read_cut_list(raw: bytes, name: str) -> tuple[list[Document], bool]:
+    """A batch's reading of a JSON file: cut into its items, each read alone, or whole."""
+    pieces = json_pieces(raw)
+    if pieces is not None:
+        read = [json_piece(piece, name, index, before)
+                for index, (before, piece) in enumerate(pieces)]
+        if all(document is not None for document in read):
+            return [document for document in read if document is not None], True
+    return list(parse_documents(raw, name, ".json")), False
+
+
+def json_lists(seed: int, count: int) -> list[bytes]:
+    """Lists of the samples, laid out in several ways, some with bytes changed at random."""
+    rng = random.Random(seed)
+    samples = [yaml.safe_load(path.read_text()) for path in SAMPLES]
+    made = []
+    for _ in range(count):
+        items = [rng.choice(samples) for _ in range(rng.randint(1, 4))]
+        raw = bytearray(json.dumps(items, indent=rng.choice([None, 2]), default=str).encode())
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            at = rng.randrange(len(raw))
+            raw[at:at] = rng.choice([b",", b"]", b"[", b"\n", b" ", b"NaN", b'"id": 1,', b"\r",
+                                     b"\t", b"\xff", b"{}", b"1", b"\x00"])
+        made.append(bytes(raw))
+    return made
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_cut_list_reads_as_the_whole_file_does(seed: int) -> None:
+    cut = 0
+    for raw in json_lists(seed, 300):
+        read, was_cut = read_cut_list(raw, "leads.json")
+        assert shown(read) == shown(list(parse_documents(raw, "leads.json", ".json"))), raw
+        cut += was_cut
+    assert cut > 100
+
+
+@pytest.mark.parametrize("raw", [b'{"id": "a"}', b'[{"id": "a"}]', b"[]",
+                                 b'[{"id": "a"}, {"id": "b"}] x', b'[{"a": 1} x {"b": 2}]',
+                                 b'\xef\xbb\xbf[{"a": 1}, {"b": 2}]', b'[{"a": 1}, {"b": 2}',
+                                 b'[{"a": 1},, {"b": 2}]', b'[{"a": 1}, {"b": 2},]'])
+def test_what_is_not_cut_of_json(raw: bytes) -> None:
+    assert json_pieces(raw) is None
+
+
+def test_the_items_and_the_lines_before_them() -> None:
+    assert json_pieces(b'[\n  {"id": "a"},\n\n  {"id": "b",\n "x": 1}\n]\n') == [
+        (1, b'{"id": "a"}'), (3, b'{"id": "b",\n "x": 1}')]
+
+
+def json_list(path: Path, items: list[dict[str, Any]]) -> list[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(items, indent=2))
+    return [f"{path}[{index}]" for index in range(len(items))]
+
+
+def test_a_json_list_is_checked_item_by_item(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    items = [handoff(n) for n in range(9)]
+    path = tmp_path / "in" / "leads.json"
+    positions = json_list(path, items)
+    log = tmp_path / "chunks.log"
+    monkeypatch.setenv("CHUNK_LOG", str(log))
+    monkeypatch.setattr(first_pass, "CHUNK_UNITS", 4)
+    monkeypatch.setattr(batch_module, "check_chunk", _recording_chunk)
+    report = run(options(tmp_path / "pooled", path, jobs=2))
+    assert [(e.position, e.status) for e in report.entries] == \
+        [(position, "rendered") for position in positions]
+    ran = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(int(size) for _, size, _ in ran) == [1, 4, 4]
+    assert {pid for pid, _, _ in ran} - {str(os.getpid())}, "no chunk ran on a worker"
+
+    counted = Counted(monkeypatch)
+    run(options(tmp_path, path))
+    assert counted.reset() == (18, 18)
+    assert [e.status for e in run(options(tmp_path, path)).entries] == ["unchanged"] * 9
+    assert counted.reset() == (0, 0)
+    items[6]["account"]["name"] = "Renamed Company"
+    json_list(path, items)
+    changed = run(options(tmp_path, path))
+    assert [e.status for e in changed.entries] == ["unchanged"] * 6 + ["rendered"] + \
+        ["unchanged"] * 2
+    assert counted.reset() == (2, 2)
+    assert "Renamed Company" in (tmp_path / "out" / "lead-6.md").read_text()
+    for n in [0, 1, 2, 3, 4, 5, 7, 8]:  # the same briefs, on workers or not
+        assert (tmp_path / "out" / f"lead-{n}.md").read_bytes() == \
+            (tmp_path / "pooled" / "out" / f"lead-{n}.md").read_bytes()
+
+
+def test_a_broken_list_is_reported_as_every_command_reports_it(tmp_path: Path) -> None:
+    path = tmp_path / "leads.json"
+    json_list(path, [handoff(n) for n in range(4)])
+    path.write_text(path.read_text().replace('"id": "lead-2",', '"id": "lead-2", "id": "x",'))
+    expected = list(documents(str(path)))
+    assert len(expected) == 1 and expected[0].problems  # a duplicate key: the whole file
+    report = run(options(tmp_path, path, jobs=2))
+    assert [(e.position, e.status, e.errors) for e in report.entries] == [
+        (str(path), "invalid", [str(p) for p in expected[0].problems])]
+
+
+def test_a_list_changed_between_the_passes_is_never_misattached(tmp_path: Path) -> None:
+    items = [handoff(n) for n in range(1, 4)]
+    path = tmp_path / "in" / "leads.json"
+    positions = json_list(path, items)
+
+    def swap(done: int, total: int) -> None:
+        if done == 0:  # pass one is over: the second and third swapped, a fourth gone
+            json_list(path, [items[0], items[2]])
+
+    report = run(options(tmp_path, path), progress=swap)
+    assert [(e.position, e.status, e.errors) for e in report.entries] == [
+        (positions[0], "rendered", []),
+        (positions[1], "failed", [f"{positions[1]}: changed between the batch's two readings "
+                                  "of its file; nothing was written for it; run again"]),
+        (positions[2], "failed", [f"{positions[2]}: could not be read again: its file changed "
+                                  "or went away while the batch ran; run again"])]
+    assert sorted(p.name for p in (tmp_path / "out").glob("lead-*")) == ["lead-1.md"]
+
+
+def test_the_same_item_twice_in_a_list_keeps_both_places(tmp_path: Path) -> None:
+    path = tmp_path / "leads.json"
+    path.write_text(json.dumps([handoff(1), handoff(1)]))  # on one line: no line tells them apart
+    for expected in (["rendered", "duplicate"], ["unchanged", "duplicate"]):
+        report = run(options(tmp_path, path))
+        assert [(e.position, e.status) for e in report.entries] == \
+            list(zip([f"{path}[0]", f"{path}[1]"], expected, strict=True))
