@@ -1,11 +1,12 @@
 """Batches at scale, now and at a baseline commit, side by side. Prints; asserts nothing.
 
     .venv/bin/python benchmarks/scale.py [--n 20000] [--seed 7] [--jobs 2] [--format md]
-                                         [--input jsonl | yaml]
+                                         [--input jsonl | yaml | json]
                                          [--baseline 4def234 | --no-baseline]
 
 On N generated one-page handoffs (benchmarks/batch.py's, fixed seed; in one JSON Lines file,
-or with --input yaml in one YAML stream of N documents), each run
+with --input yaml in one YAML stream of N documents, with --input json in one JSON list),
+each run
 a fresh `python -m handoff_brief batch` process, timed whole (start-up, both passes, reports):
   - a first run into a fresh output folder: wall time, briefs/s (handoffs in the input per
     second of wall time), the peak resident memory of the client (the `batch` process
@@ -128,8 +129,15 @@ def describe_now() -> str:
                              else "")
 
 
+SHAPES = {"jsonl": "JSON Lines file", "yaml": "YAML stream", "json": "JSON list"}
+
+
 def write_source(source: Path, items: list[dict[str, object]]) -> None:
-    """The handoffs as one JSON Lines file, or one YAML stream (by `source`'s suffix)."""
+    """The handoffs as one JSON Lines file, one YAML stream or one JSON list (by `source`'s
+    suffix)."""
+    if source.suffix == ".json":
+        source.write_text(json.dumps(items, indent=2))
+        return
     with source.open("w") as stream:
         for number, item in enumerate(items):
             if source.suffix == ".jsonl":
@@ -156,8 +164,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--format", default="md", help="batch's --format (default: md)")
-    parser.add_argument("--input", choices=("jsonl", "yaml"), default="jsonl",
-                        help="One JSON Lines file (default) or one YAML stream.")
+    parser.add_argument("--input", choices=("jsonl", "yaml", "json"), default="jsonl",
+                        help="One JSON Lines file (default), one YAML stream or one JSON list.")
     parser.add_argument("--baseline", default="4def234", metavar="REV",
                         help="The commit to compare with (default: 4def234).")
     parser.add_argument("--no-baseline", action="store_true", help="Only the working tree.")
@@ -176,7 +184,7 @@ def main() -> None:
                 raise SystemExit(f"{version.label}: handoff_brief is imported from {found}, "
                                  f"not from {version.folder}")
         print(f"scale: {args.n:,} synthetic one-page handoffs (seed {args.seed}) in one "
-              f"{'YAML stream' if args.input == 'yaml' else 'JSON Lines file'}, batch --format "
+              f"{SHAPES[args.input]}, batch --format "
               f"{args.format} --jobs {args.jobs}; now: {describe_now()}"
               + (f"; baseline: {baseline}" if baseline else ""), flush=True)
         source = work / f"leads.{args.input}"
