@@ -62,8 +62,8 @@ YAML_SUFFIXES = (".yaml", ".yml")
 #: Files read as JSON, and so cut into their items when they hold a list.
 JSON_SUFFIX = ".json"
 
-#: What a unit was checked into: its handoffs; None for a piece of a YAML stream that must be
-#: read with its whole file.
+#: What a unit was checked into: its handoffs; None for a piece of a YAML stream or a JSON
+#: list that must be read with its whole file.
 Outcome = list["Checked"] | None
 #: Sends a chunk to a worker: `check_chunk(units, setup)` there; None when there is no pool.
 Submit = Callable[[list["Unit"], "Setup"], "Future[list[Outcome]]"]
@@ -193,7 +193,7 @@ def _piece_place(unit: Unit) -> str:
 
 def check_chunk(chunk: list[Unit], setup: Setup) -> list[Outcome]:
     """Each unit of `chunk` checked: a list per unit, of one `Checked` per handoff in it
-    (None for a piece of a YAML stream to read whole)."""
+    (None for a piece of a YAML stream or a JSON list to read whole)."""
     return [check_unit(unit, setup) for unit in chunk]
 
 
@@ -328,7 +328,8 @@ def first_pass(found: Iterable[Found], setup: Setup, index: Index,
     else in chunks through `submit()` (asked once a first chunk is full; None: here), at
     most `ahead` chunks in flight. A chunk whose worker fails is checked here instead."""
     digest = setup.digest
-    # Slots in input order, each a `_Slot`, or a list of them for the pieces of a stream.
+    # Slots in input order: a `_Slot`, or the `_Slot`s of the pieces of a cut file with the
+    # file as one unit, read instead when a piece cannot be read alone.
     slots: deque[tuple[_Slot | list[_Slot], Unit | None]] = deque()
     ticket = _Ticket()
     sender: Submit | None = None
@@ -379,7 +380,7 @@ def first_pass(found: Iterable[Found], setup: Setup, index: Index,
         if any(isinstance(found, _Pending) for found in outcomes):
             return PENDING
         if whole is not None and any(found is None for found in outcomes):
-            checked = check_unit(whole, setup) or []  # a broken stream: read whole, here
+            checked = check_unit(whole, setup) or []  # a broken file: read whole, here
             index.add(unit_key(digest, whole), checked)
             return checked
         taken: list[Checked] = []
@@ -401,9 +402,9 @@ def first_pass(found: Iterable[Found], setup: Setup, index: Index,
     for unit in units(found):
         if isinstance(unit, Stream):
             whole_key = unit_key(digest, unit.whole)
-            read_whole = index.get(whole_key)  # a stream that was read whole before
-            if read_whole is not None:
-                slots.append((_Slot(whole_key, read_whole, fresh=False), None))
+            known_whole = index.get(whole_key)  # a file that was read whole before
+            if known_whole is not None:
+                slots.append((_Slot(whole_key, known_whole, fresh=False), None))
             else:
                 slots.append(([place(piece) for piece in unit.pieces], unit.whole))
         elif unit.problem is not None:  # nothing to key: never kept
