@@ -395,7 +395,7 @@ def yaml_piece(raw: bytes, name: str, before: int) -> list[Document] | None:
         return None
     read = []
     for line, parsed in yaml_documents(text, name):
-        if parsed.problems:
+        if parsed.problems or _deep(parsed.data):
             return None
         lines = {place: number + before for place, number in parsed.lines.items()}
         read.append(Document(name, f"{name}:{line + before}", data=parsed.data, lines=lines,
@@ -424,10 +424,30 @@ def json_piece(raw: bytes, name: str, index: int, before: int) -> Document | Non
     positioned and lined as when the whole file is read. None when it has a problem of JSON
     itself (a duplicate key, NaN): the file is then read whole, which says so."""
     parsed = parse_bytes(raw, name, ".json")
-    if parsed.problems:
+    if parsed.problems or _deep(parsed.data):
         return None
     return Document(name, f"{name}[{index}]", data=parsed.data,
                     lines=JsonLines(raw.decode("utf-8"), 1 + before), label=name)
+
+
+#: Nesting (of lists and mappings) past which a piece is read with its whole file after all:
+#: how deep a parser can go depends on how deep the call that reads it already is, and one
+#: piece read alone, on a worker, goes deeper than the same text read whole. A handoff nests
+#: a few levels: data this deep is hostile, and read whole it is read, or refused, as always.
+PIECE_MAX_DEPTH = 100
+
+
+def _deep(data: Any) -> bool:
+    """Whether `data` nests deeper than `PIECE_MAX_DEPTH` (walked without recursion)."""
+    todo = [(data, 0)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            if depth >= PIECE_MAX_DEPTH:
+                return True
+            todo += [(item, depth + 1)
+                     for item in (value.values() if isinstance(value, dict) else value)]
+    return False
 
 
 def _yaml_document(name: str, item: tuple[int, Any], several: bool) -> Document:

@@ -434,3 +434,28 @@ def test_the_same_item_twice_in_a_list_keeps_both_places(tmp_path: Path) -> None
         report = run(options(tmp_path, path))
         assert [(e.position, e.status) for e in report.entries] == \
             list(zip([f"{path}[0]", f"{path}[1]"], expected, strict=True))
+
+
+def shown_entries(report: Any) -> list[tuple[Any, ...]]:
+    return [(e.position, e.status, e.errors) for e in report.entries]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_with_deeply_nested_data_is_read_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    # How deep a parser goes depends on the stack it starts from: a piece read alone on a
+    # worker read data nested 980 deep that the whole file, read here, could not.
+    for name, raw in [("leads.json", b"[0,\n" + b"[" * 980 + b"]" * 980 + b"]"),
+                      ("leads.yaml", b"id: a\n---\n" + b"[" * 980 + b"]" * 980 + b"\n")]:
+        path = tmp_path / name
+        path.write_bytes(raw)
+        cut_report = run(options(tmp_path / "cut", path, jobs=jobs))
+        with monkeypatch.context() as whole:  # the same batch, every file read whole
+            whole.setattr(first_pass, "cut", lambda name, raw: None)
+            whole.setattr(batch_module, "cut", lambda name, raw: None)
+            whole_report = run(options(tmp_path / "whole", path, jobs=jobs))
+        assert shown_entries(cut_report) == shown_entries(whole_report)
+    assert yaml_piece(b"---\n" + b"- " * 101 + b"x\n", "x.yaml", 0) is None
+    assert yaml_piece(b"---\n" + b"- " * 99 + b"x\n", "x.yaml", 0) is not None
+    assert json_piece(b"[" * 101 + b"]" * 101, "x.json", 0, 0) is None
+    assert json_piece(b"[" * 100 + b"]" * 100, "x.json", 0, 0) is not None
