@@ -64,7 +64,8 @@ class Document:
     def claimed_id(self) -> str | None:
         """The id the raw data gives, valid or not: for reports on invalid handoffs."""
         if isinstance(self.data, dict) and isinstance(self.data.get("id"), str):
-            return str(self.data["id"])
+            # as text that can be written: half a surrogate pair as its escape
+            return str(self.data["id"]).encode("utf-8", "backslashreplace").decode("utf-8")
         return None
 
 

@@ -197,6 +197,9 @@ def validate(data: Any, name: str, lines: dict[Loc, int] | None = None) -> Hando
             name, "", f"must be a mapping of keys such as id, tier and account (got {_kind(data)})",
             _line((), lines),
         )])
+    surrogates = _lone_surrogates(data, name, lines)
+    if surrogates:  # alone: other messages would quote the text that cannot be written
+        raise InvalidHandoff(name, surrogates)
     problems = _raw_consistency(data, name, lines)
     try:
         handoff = Handoff.model_validate(data)
@@ -617,6 +620,42 @@ def _raw_consistency(data: dict[str, Any], name: str, lines: dict[Loc, int]) -> 
                  for item in (contacts if isinstance(contacts, list) else [])]
     return [Problem(name, path, message, _line_for_path(path, lines))
             for path, message in consistency_problems(ids, primaries)]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogates(data: Any, name: str, lines: dict[Loc, int]) -> list[Problem]:
+    """Text holding half of a UTF-16 surrogate pair (an escape such as \\ud800 in JSON or a
+    YAML double-quoted string, alone): no character, and no file name, report or message can
+    be written with it. Keys and values, walked without recursion."""
+    problems = []
+    todo: list[tuple[Loc, Any]] = [((), data)]
+    seen: set[int] = set()  # a YAML alias may make a mapping hold itself
+    while todo:
+        loc, value = todo.pop()
+        if isinstance(value, dict | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and (found := _SURROGATE.search(key)):
+                    problems.append(_surrogate(name, loc, "a key ", found, lines))
+                else:
+                    todo.append(((*loc, key), item))
+        elif isinstance(value, list):
+            todo += [((*loc, index), item) for index, item in enumerate(value)]
+        elif isinstance(value, str) and (found := _SURROGATE.search(value)):
+            problems.append(_surrogate(name, loc, "", found, lines))
+    return sorted(problems, key=lambda problem: problem.path)
+
+
+def _surrogate(name: str, loc: Loc, what: str, found: re.Match[str],
+               lines: dict[Loc, int]) -> Problem:
+    return Problem(name, _path(loc), f"{what}holds \\u{ord(found.group()):04x}, half of a "
+                   "UTF-16 surrogate pair, which is no character alone; remove it, or write "
+                   "the character itself", _line(loc, lines))
 
 
 def _line_for_path(path: str, lines: dict[Loc, int]) -> int | None:

@@ -459,3 +459,15 @@ def test_a_file_with_deeply_nested_data_is_read_whole(
     assert yaml_piece(b"---\n" + b"- " * 99 + b"x\n", "x.yaml", 0) is not None
     assert json_piece(b"[" * 101 + b"]" * 101, "x.json", 0, 0) is None
     assert json_piece(b"[" * 100 + b"]" * 100, "x.json", 0, 0) is not None
+
+
+def test_half_a_surrogate_pair_in_an_id_leaves_the_reports_whole(tmp_path: Path) -> None:
+    path = tmp_path / "leads.json"
+    path.write_text(json.dumps([handoff(1, id="lead-\ud800"), handoff(2)]))
+    report = run(options(tmp_path, path, jobs=2))
+    assert [(e.position, e.id, e.status) for e in report.entries] == [
+        (f"{path}[0]", "lead-\\ud800", "invalid"), (f"{path}[1]", "lead-2", "rendered")]
+    saved = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert saved["counts"]["invalid"] == 1
+    assert [e.status for e in run(options(tmp_path, path, jobs=2)).entries] == \
+        ["invalid", "unchanged"]

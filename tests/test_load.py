@@ -540,3 +540,24 @@ def test_yaml_documents_that_cannot_be_read(text: str, expected: tuple[Any, ...]
     line, message, problem_line = expected
     assert [(at, parsed.problems) for at, parsed in documents][-1:] == [
         (line, [Problem("m.yaml", "", message, problem_line)])]
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("lead.json", '{"id": "lead-\\ud800", "tier": "hot"}'),
+    ("lead.yaml", 'id: "lead-\\ud800"\ntier: hot\n'),
+])
+def test_half_a_surrogate_pair_is_refused_alone(tmp_path: Path, name: str, text: str) -> None:
+    # An escape of half a UTF-16 pair is no character: no file name, report or message could
+    # be written with it, so it is the one problem told (the others would quote it).
+    path = tmp_path / name
+    path.write_text(text)
+    assert problems(path) == [":1: id: holds \\ud800, half of a UTF-16 surrogate pair, which is "
+                              "no character alone; remove it, or write the character itself"]
+    path.write_text('{"contacts": [{"n\\udc00": 1}]}' if name.endswith(".json")
+                    else 'contacts:\n- "n\\udc00": 1\n')
+    assert problems(path) == [f":{1 if name.endswith('.json') else 2}: contacts[0]: a key holds "
+                              "\\udc00, half of a UTF-16 surrogate pair, which is no character "
+                              "alone; remove it, or write the character itself"]
+    if name.endswith(".json"):  # in JSON a whole pair is one character (YAML writes \U...)
+        path.write_text('{"id": "\\ud83d\\ude00"}')
+        assert not any("surrogate" in problem for problem in problems(path))
