@@ -143,21 +143,28 @@ def test_the_positions_are_those_every_command_gives(tmp_path: Path) -> None:
         [document.position for document in documents(str(path))]
 
 
-def test_a_stream_is_checked_on_the_workers_document_by_document(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    items = [handoff(n) for n in range(9)]
-    path = tmp_path / "in" / "leads.yaml"
-    positions = stream(path, items)
+def assert_checked_on_the_workers(tmp_path: Path, path: Path, positions: list[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of `path` (9 handoffs) into tmp_path/out, 2 workers, chunks of 4: rendered,
+    in input order, its chunks of 4, 4 and 1 checked on the workers."""
     log = tmp_path / "chunks.log"
-    monkeypatch.setenv("CHUNK_LOG", str(log))
-    monkeypatch.setattr(first_pass, "CHUNK_UNITS", 4)
-    monkeypatch.setattr(batch_module, "check_chunk", _recording_chunk)
-    report = run(options(tmp_path, path, jobs=2))
+    with monkeypatch.context() as patched:
+        patched.setenv("CHUNK_LOG", str(log))
+        patched.setattr(first_pass, "CHUNK_UNITS", 4)
+        patched.setattr(batch_module, "check_chunk", _recording_chunk)
+        report = run(options(tmp_path, path, jobs=2))
     assert [(e.position, e.status) for e in report.entries] == \
         [(position, "rendered") for position in positions]
     ran = [line.split() for line in log.read_text().splitlines()]
     assert sorted(int(size) for _, size, _ in ran) == [1, 4, 4]
     assert {pid for pid, _, _ in ran} - {str(os.getpid())}, "no chunk ran on a worker"
+
+
+def test_a_stream_is_checked_on_the_workers_document_by_document(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    items = [handoff(n) for n in range(9)]
+    path = tmp_path / "in" / "leads.yaml"
+    assert_checked_on_the_workers(tmp_path, path, stream(path, items), monkeypatch)
     alone = tmp_path / "alone"
     alone.mkdir()
     for n, item in enumerate(items):  # the same briefs as from one file each
@@ -368,17 +375,8 @@ def test_a_json_list_is_checked_item_by_item(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     items = [handoff(n) for n in range(9)]
     path = tmp_path / "in" / "leads.json"
-    positions = json_list(path, items)
-    log = tmp_path / "chunks.log"
-    monkeypatch.setenv("CHUNK_LOG", str(log))
-    monkeypatch.setattr(first_pass, "CHUNK_UNITS", 4)
-    monkeypatch.setattr(batch_module, "check_chunk", _recording_chunk)
-    report = run(options(tmp_path / "pooled", path, jobs=2))
-    assert [(e.position, e.status) for e in report.entries] == \
-        [(position, "rendered") for position in positions]
-    ran = [line.split() for line in log.read_text().splitlines()]
-    assert sorted(int(size) for _, size, _ in ran) == [1, 4, 4]
-    assert {pid for pid, _, _ in ran} - {str(os.getpid())}, "no chunk ran on a worker"
+    assert_checked_on_the_workers(tmp_path / "pooled", path, json_list(path, items),
+                                  monkeypatch)
 
     counted = Counted(monkeypatch)
     run(options(tmp_path, path))
