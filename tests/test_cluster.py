@@ -113,6 +113,22 @@ def test_classification_and_outputs_are_those_of_the_local_pool(
     assert again.counts["unchanged"] == 3 and again.counts["rendered"] == 0
 
 
+@pytest.mark.usefixtures("no_shared_files")
+def test_a_yaml_stream_and_a_json_list_are_cut_on_the_cluster_too(
+        executor: ClusterExecutor, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("\n---\n".join(json.dumps(handoff(n)) for n in (1, 2, 3)))
+    (folder / "b.json").write_text(json.dumps([handoff(n) for n in (4, 5)], indent=2))
+    local = run(options(tmp_path / "local", folder))
+    remote = run(options(tmp_path / "cluster", folder), executor=executor)
+    assert [e.position for e in remote.entries] == [
+        f"{folder / 'a.yaml'}:1", f"{folder / 'a.yaml'}:3", f"{folder / 'a.yaml'}:5",
+        f"{folder / 'b.json'}[0]", f"{folder / 'b.json'}[1]"]
+    assert remote.counts["rendered"] == 5 and remote.as_dict() == local.as_dict()
+    assert files(tmp_path / "cluster") == files(tmp_path / "local")
+
+
 def test_the_command_line_uses_a_running_scheduler(executor: ClusterExecutor,
                                                    tmp_path: Path) -> None:
     from click.testing import CliRunner
