@@ -197,18 +197,21 @@ def validate(data: Any, name: str, lines: dict[Loc, int] | None = None) -> Hando
             name, "", f"must be a mapping of keys such as id, tier and account (got {_kind(data)})",
             _line((), lines),
         )])
-    surrogates = _lone_surrogates(data, name, lines)
-    if surrogates:  # alone: other messages would quote the text that cannot be written
-        raise InvalidHandoff(name, surrogates)
     problems = _raw_consistency(data, name, lines)
     try:
         handoff = Handoff.model_validate(data)
     except ValidationError as error:
-        problems += [
-            _problem(item, name, lines)
-            for item in error.errors(include_url=False)
-            if item["type"] != CONSISTENCY_ERROR
-        ]
+        errors = error.errors(include_url=False)
+        surrogates = (_lone_surrogates(data, name, lines)
+                      if any(item["type"] == "string_unicode" for item in errors) else [])
+        if surrogates:  # alone: the other messages would quote text that cannot be written
+            raise InvalidHandoff(name, surrogates) from None
+        problems += [_problem(item, name, lines) for item in errors
+                     if item["type"] != CONSISTENCY_ERROR]
+    else:  # the one place whose text the model takes as it comes
+        surrogates = _lone_surrogates({"extra": data.get("extra")}, name, lines)
+        if surrogates:
+            raise InvalidHandoff(name, surrogates)
     if problems:
         problems = sorted(_unique(problems), key=lambda p: p.line if p.line is not None else 0)
         raise InvalidHandoff(name, problems)

@@ -561,3 +561,16 @@ def test_half_a_surrogate_pair_is_refused_alone(tmp_path: Path, name: str, text:
     if name.endswith(".json"):  # in JSON a whole pair is one character (YAML writes \U...)
         path.write_text('{"id": "\\ud83d\\ude00"}')
         assert not any("surrogate" in problem for problem in problems(path))
+
+
+def test_half_a_surrogate_pair_in_extra_is_refused_too(tmp_path: Path) -> None:
+    # `extra` takes its text as it comes (the model checks no string there): a brief with it
+    # could not be written, and `render` ended with a traceback.
+    data = yaml.safe_load((Path(__file__).parent.parent / "samples" / "qualified.yaml")
+                          .read_text())
+    data["extra"] = {"note": "x\ud800y"}
+    path = tmp_path / "lead.json"
+    path.write_text(json.dumps(data, default=str))
+    assert problems(path) == [":1: extra.note: holds \\ud800, half of a UTF-16 surrogate pair, "
+                              "which is no character alone; remove it, or write the character "
+                              "itself"]
