@@ -437,8 +437,8 @@ class Job:
     #: On a cluster: what the batch's machine has installed (`_installed`), which the worker
     #: must have too; the worker sends the outputs and the stamp back for it to write.
     installed: str | None = None
-    #: A line of a JSON Lines file or a document of a YAML stream, as read: parsed by the
-    #: worker (`data` is None).
+    #: A line of a JSON Lines file, a document of a YAML stream or an item of a JSON list,
+    #: as read: parsed by the worker (`data` is None).
     raw: bytes | None = None
     file: str = ""
     #: A document of a YAML stream or an item of a JSON list: the lines of the file before it
